@@ -1,6 +1,7 @@
 // Go encoding/json compatibility: string escaping and time.Time text, so documents we write are
 // byte-identical to restic's (tree ids only deduplicate against restic when the bytes match).
 
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const htmlAndSeparators = /[<>&\u2028\u2029]/g;
 const escapes: Record<string, string> = {
   '<': '\\u003c',
@@ -15,7 +16,7 @@ const escapes: Record<string, string> = {
  * HTML-safe escapes. Lone surrogates (invalid UTF-8 in Go) become U+FFFD, as Go replaces them.
  */
 export function goJsonString(s: string): string {
-  const json = JSON.stringify(s.toWellFormed ? s.toWellFormed() : s);
+  const json = JSON.stringify(s.replace(loneSurrogate, '\uFFFD'));
   return json.replace(htmlAndSeparators, (c) => escapes[c]!);
 }
 

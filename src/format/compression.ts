@@ -1,0 +1,104 @@
+// zstd for repository version 2: native libzstd (zstd-napi) when it loads, otherwise the wasm
+// build, chosen once per process. Also the version byte of compressed unpacked files.
+
+import { createRequire } from 'node:module';
+import { corrupt, HoldfastError } from '../errors.js';
+
+export interface Zstd {
+  readonly kind: 'native' | 'wasm';
+  compress(data: Uint8Array, level: number): Buffer;
+  decompress(data: Uint8Array): Buffer;
+}
+
+/** `auto` matches restic's default speed; levels are libzstd levels. */
+export const compressionLevels = { fastest: 1, auto: 3, better: 7, max: 19 } as const;
+export type CompressionMode = keyof typeof compressionLevels | 'off';
+
+const require = createRequire(import.meta.url);
+
+function loadNative(): Zstd {
+  const zstd = require('zstd-napi') as typeof import('zstd-napi');
+  const compressors = new Map<number, InstanceType<typeof zstd.Compressor>>();
+  const decompressor = new zstd.Decompressor();
+  return {
+    kind: 'native',
+    compress(data, level) {
+      let c = compressors.get(level);
+      if (!c) {
+        c = new zstd.Compressor();
+        // restic writes frames without a checksum: the MAC and the blob hash already cover the data.
+        c.setParameters({ compressionLevel: level, checksumFlag: false, contentSizeFlag: true });
+        compressors.set(level, c);
+      }
+      return c.compress(data);
+    },
+    decompress: (data) => decompressor.decompress(data),
+  };
+}
+
+async function loadWasm(): Promise<Zstd> {
+  const wasm = (await import('@bokuweb/zstd-wasm')) as typeof import('@bokuweb/zstd-wasm');
+  await wasm.init();
+  return {
+    kind: 'wasm',
+    compress: (data, level) => Buffer.from(wasm.compress(data, level)),
+    decompress: (data) => Buffer.from(wasm.decompress(data)),
+  };
+}
+
+let loaded: Promise<Zstd> | undefined;
+
+/**
+ * The process-wide zstd. HOLDFAST_ZSTD=wasm forces the fallback (used by tests to cover it).
+ */
+export function loadZstd(): Promise<Zstd> {
+  loaded ??= (async () => {
+    if (process.env.HOLDFAST_ZSTD !== 'wasm') {
+      try {
+        return loadNative();
+      } catch {
+        // No compiler at install time, or a foreign platform: the wasm build always works.
+      }
+    }
+    return loadWasm();
+  })();
+  return loaded;
+}
+
+const ZSTD_PREFIX = 0x02;
+
+/** Plaintext of an index, snapshot or lock file: raw JSON in v1, version byte + zstd in v2. */
+export function compressUnpacked(zstd: Zstd, json: Buffer, repoVersion: 1 | 2, level: number): Buffer {
+  if (repoVersion < 2) return json;
+  const compressed = zstd.compress(json, level);
+  const out = Buffer.allocUnsafe(compressed.length + 1);
+  out[0] = ZSTD_PREFIX;
+  compressed.copy(out, 1);
+  return out;
+}
+
+export function decompressUnpacked(zstd: Zstd, plain: Buffer): Buffer {
+  const first = plain[0];
+  if (first === 0x7b || first === 0x5b) return plain; // '{' or '[': uncompressed JSON
+  if (first === ZSTD_PREFIX) {
+    try {
+      return zstd.decompress(plain.subarray(1));
+    } catch (err) {
+      throw corrupt(`zstd decompression failed: ${(err as Error).message}`);
+    }
+  }
+  throw new HoldfastError('ERR_CORRUPT', `not supported encoding format ${first ?? 'empty'}`);
+}
+
+export function decompressBlob(zstd: Zstd, data: Buffer, expectedLength: number): Buffer {
+  let out: Buffer;
+  try {
+    out = zstd.decompress(data);
+  } catch (err) {
+    throw corrupt(`zstd decompression failed: ${(err as Error).message}`);
+  }
+  if (out.length !== expectedLength) {
+    throw corrupt(`decompressed ${out.length} bytes, the index says ${expectedLength}`);
+  }
+  return out;
+}

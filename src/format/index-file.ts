@@ -1,0 +1,75 @@
+// Index files: which pack holds each blob, at which offset and length. Encoded as restic's Go
+// encoder writes them (field order, trailing newline); the legacy top-level array is still read.
+
+import { corrupt } from '../errors.js';
+import { isId } from './id.js';
+import type { BlobType, PackedBlob } from './pack.js';
+
+export interface IndexPack {
+  readonly id: string;
+  readonly blobs: readonly PackedBlob[];
+}
+
+export interface IndexFile {
+  readonly supersedes?: readonly string[];
+  readonly packs: readonly IndexPack[];
+}
+
+function encodeBlob(b: PackedBlob): string {
+  const u = b.uncompressedLength === undefined ? '' : `,"uncompressed_length":${b.uncompressedLength}`;
+  return `{"id":"${b.id}","type":"${b.type}","offset":${b.offset},"length":${b.length}${u}}`;
+}
+
+export function encodeIndexFile(index: IndexFile): Buffer {
+  const parts: string[] = ['{'];
+  if (index.supersedes && index.supersedes.length > 0) {
+    parts.push(`"supersedes":[${index.supersedes.map((s) => `"${s}"`).join(',')}],`);
+  }
+  parts.push('"packs":[');
+  index.packs.forEach((p, i) => {
+    if (i > 0) parts.push(',');
+    parts.push(`{"id":"${p.id}","blobs":[${p.blobs.map(encodeBlob).join(',')}]}`);
+  });
+  parts.push(']}\n');
+  return Buffer.from(parts.join(''));
+}
+
+function num(v: unknown, what: string): number {
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw corrupt(`index: ${what} is not a valid number`);
+  return v as number;
+}
+
+function decodePack(p: unknown): IndexPack {
+  const o = p as { id?: unknown; blobs?: unknown };
+  if (typeof o?.id !== 'string' || !isId(o.id)) throw corrupt('index: pack without a valid id');
+  if (!Array.isArray(o.blobs)) throw corrupt(`index: pack ${o.id} has no blob list`);
+  const blobs = o.blobs.map((b: Record<string, unknown>): PackedBlob => {
+    const id = b?.['id'];
+    const type = b?.['type'];
+    if (typeof id !== 'string' || !isId(id)) throw corrupt(`index: pack ${o.id} lists a blob without a valid id`);
+    if (type !== 'data' && type !== 'tree') throw corrupt(`index: blob ${id} has invalid type ${JSON.stringify(type)}`);
+    const u = b['uncompressed_length'];
+    return {
+      id,
+      type: type as BlobType,
+      offset: num(b['offset'], `offset of blob ${id}`),
+      length: num(b['length'], `length of blob ${id}`),
+      uncompressedLength: u === undefined || u === null || u === 0 ? undefined : num(u, `uncompressed_length of ${id}`),
+    };
+  });
+  return { id: o.id, blobs };
+}
+
+export function decodeIndexFile(json: Buffer): IndexFile & { legacy: boolean } {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(json.toString('utf8'));
+  } catch {
+    throw corrupt('index is not valid JSON');
+  }
+  if (Array.isArray(obj)) return { packs: obj.map(decodePack), legacy: true };
+  const o = obj as { supersedes?: unknown; packs?: unknown };
+  if (typeof o !== 'object' || o === null || !Array.isArray(o.packs)) throw corrupt('index has no pack list');
+  const supersedes = Array.isArray(o.supersedes) ? o.supersedes.filter((s): s is string => typeof s === 'string') : [];
+  return { supersedes, packs: o.packs.map(decodePack), legacy: false };
+}
