@@ -1,0 +1,15 @@
+// The list of commands. Each command lives in its own file and registers itself here.
+
+import type { Command } from 'commander';
+import { registerCat } from './cat.js';
+import { registerInit } from './init.js';
+import { registerKey } from './key.js';
+import { registerList } from './list.js';
+
+type Register = (program: Command) => void;
+
+const registrations: Register[] = [registerInit, registerKey, registerCat, registerList];
+
+export function registerCommands(program: Command): void {
+  for (const register of registrations) register(program);
+}

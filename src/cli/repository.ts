@@ -1,0 +1,89 @@
+// Opening the repository a command works on: location, backend, password, key, lock; and
+// letting go of all of it however the command ends, Ctrl-C included.
+
+import type { Backend } from '../backend/backend.js';
+import { openBackend } from '../backend/location.js';
+import { HoldfastError } from '../errors.js';
+import { initRepository, openRepository } from '../repository/keys.js';
+import { RepositoryLock } from '../repository/locks.js';
+import type { Repository, RepositoryOptions } from '../repository/repository.js';
+import { type GlobalOptions, repositoryLocation } from './global-options.js';
+import { readNewPassword, readPassword } from './password.js';
+
+export type LockMode = 'none' | 'shared' | 'exclusive';
+
+export function repositoryOptions(g: GlobalOptions): RepositoryOptions {
+  const packSizeMiB = g.packSize ?? (process.env.HOLDFAST_PACK_SIZE ? Number(process.env.HOLDFAST_PACK_SIZE) : undefined);
+  if (packSizeMiB !== undefined && !(packSizeMiB >= 4 && packSizeMiB <= 128)) {
+    throw new HoldfastError('ERR_INVALID_ARGUMENT', `--pack-size must be between 4 and 128 MiB, got ${packSizeMiB}`);
+  }
+  return {
+    compression: g.compression as RepositoryOptions['compression'],
+    packSize: packSizeMiB === undefined ? undefined : packSizeMiB * 1024 * 1024,
+  };
+}
+
+export async function backendFor(g: GlobalOptions): Promise<Backend> {
+  const { location } = repositoryLocation(g);
+  return openBackend(location, { caCertFile: g.cacert ?? process.env.HOLDFAST_CACERT });
+}
+
+export interface OpenOptions {
+  readonly lock: LockMode;
+  /** Create the default repository when it does not exist yet (backup without -r). */
+  readonly createDefault?: (location: string) => void;
+}
+
+/** Ctrl-C during a command: release what we hold, then exit the way restic does. */
+const cleanups = new Set<() => Promise<void>>();
+let interrupted = false;
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  process.stderr.write(`\nholdfast: ${signal === 'SIGINT' ? 'interrupted' : signal}, cleaning up (press Ctrl-C again to stop at once)\n`);
+  void Promise.allSettled([...cleanups].map((c) => c())).then(() => process.exit(130));
+}
+
+export function onInterrupt(cleanup: () => Promise<void>): () => void {
+  if (cleanups.size === 0) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
+}
+
+export function wasInterrupted(): boolean {
+  return interrupted;
+}
+
+async function openOrCreate(g: GlobalOptions, options: OpenOptions): Promise<Repository> {
+  const backend = await backendFor(g);
+  const { location, explicit } = repositoryLocation(g);
+  try {
+    return await openRepository(backend, await readPassword(g), repositoryOptions(g));
+  } catch (err) {
+    if (!(err instanceof HoldfastError && err.code === 'ERR_REPO_MISSING') || explicit || !options.createDefault) throw err;
+  }
+  options.createDefault(location);
+  return initRepository(backend, await readNewPassword(g), repositoryOptions(g));
+}
+
+/** Opens the repository, takes the lock, runs `fn`, and always releases and closes. */
+export async function withRepository<T>(g: GlobalOptions, options: OpenOptions, fn: (repo: Repository) => Promise<T>): Promise<T> {
+  const repo = await openOrCreate(g, options);
+  let lock: RepositoryLock | undefined;
+  const cleanup = async () => {
+    await lock?.release().catch(() => undefined);
+  };
+  const forget = onInterrupt(cleanup);
+  try {
+    if (options.lock !== 'none' && g.lock !== false) lock = await RepositoryLock.acquire(repo, options.lock === 'exclusive');
+    return await fn(repo);
+  } finally {
+    forget();
+    await cleanup();
+    await repo.close();
+  }
+}

@@ -1,0 +1,35 @@
+// The messages between the crypto worker pool and its workers.
+
+export interface KeyMaterial {
+  readonly encrypt: Uint8Array;
+  readonly macK: Uint8Array;
+  readonly macR: Uint8Array;
+}
+
+interface JobData {
+  readonly data: ArrayBuffer;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+}
+
+export interface SealJob extends JobData {
+  readonly kind: 'seal';
+  /** zstd level; 0 stores the plaintext uncompressed. */
+  readonly level: number;
+  /** The blob id when the caller already hashed the plaintext. */
+  readonly id?: string | undefined;
+}
+
+export interface OpenJob extends JobData {
+  readonly kind: 'open';
+  readonly uncompressedLength?: number | undefined;
+  /** When set, the plaintext's SHA-256 must equal it. */
+  readonly expectedId?: string | undefined;
+}
+
+export type CryptoJob = SealJob | OpenJob;
+
+export type CryptoResult =
+  | { readonly kind: 'seal'; readonly id: string; readonly sealed: Buffer; readonly uncompressedLength?: number | undefined }
+  | { readonly kind: 'open'; readonly plain: Buffer }
+  | { readonly kind: 'error'; readonly code: string; readonly message: string };

@@ -1,0 +1,161 @@
+// The in-memory index of every blob in the repository: blob id → pack, offset, lengths. An
+// open-addressing table over flat typed arrays (~60 bytes a blob) instead of a Map of strings.
+
+import type { BlobType, PackedBlob } from '../format/pack.js';
+
+export interface BlobLocation extends PackedBlob {
+  readonly packId: string;
+}
+
+const ID_BYTES = 32;
+const EMPTY = 0xffffffff;
+
+/** Blob ids are SHA-256 digests, uniformly distributed: their first bytes are already a hash. */
+function slotHash(ids: Buffer, at: number): number {
+  return ids.readUInt32LE(at);
+}
+
+export class MasterIndex {
+  private capacity = 0;
+  private count = 0;
+  private ids = Buffer.alloc(0);
+  private pack = new Uint32Array(0);
+  private offset = new Float64Array(0);
+  private length = new Uint32Array(0);
+  private uncompressed = new Uint32Array(0);
+  private types = new Uint8Array(0);
+  private readonly packIds: string[] = [];
+  private readonly packNumber = new Map<string, number>();
+  /** Further locations of blobs stored more than once (rare: concurrent backups, interrupted runs). */
+  private readonly duplicates = new Map<string, BlobLocation[]>();
+  private readonly scratch = Buffer.alloc(ID_BYTES);
+
+  constructor(expected = 1024) {
+    this.resize(nextPowerOfTwo(Math.max(16, expected * 2)));
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  get packCount(): number {
+    return this.packNumber.size;
+  }
+
+  hasPack(packId: string): boolean {
+    return this.packNumber.has(packId);
+  }
+
+  /** Records every blob of a pack. A blob already known elsewhere is kept as a duplicate location. */
+  addPack(packId: string, blobs: readonly PackedBlob[]): void {
+    let p = this.packNumber.get(packId);
+    if (p === undefined) {
+      p = this.packIds.length;
+      this.packIds.push(packId);
+      this.packNumber.set(packId, p);
+    }
+    for (const b of blobs) this.insert(p, b);
+  }
+
+  has(type: BlobType, id: string): boolean {
+    return this.find(type, id) !== EMPTY;
+  }
+
+  lookup(type: BlobType, id: string): BlobLocation | undefined {
+    const slot = this.find(type, id);
+    return slot === EMPTY ? undefined : this.at(slot, id);
+  }
+
+  /** Every known location of a blob, first the primary one. */
+  lookupAll(type: BlobType, id: string): BlobLocation[] {
+    const first = this.lookup(type, id);
+    if (!first) return [];
+    return [first, ...(this.duplicates.get(type + id) ?? [])];
+  }
+
+  *entries(): IterableIterator<BlobLocation> {
+    for (let slot = 0; slot < this.capacity; slot++) {
+      if (this.pack[slot] !== EMPTY) yield this.at(slot, this.ids.toString('hex', slot * ID_BYTES, (slot + 1) * ID_BYTES));
+    }
+    for (const extra of this.duplicates.values()) yield* extra;
+  }
+
+  /** Number of blob locations in total, duplicates included. */
+  get locationCount(): number {
+    let n = this.count;
+    for (const extra of this.duplicates.values()) n += extra.length;
+    return n;
+  }
+
+  private at(slot: number, id: string): BlobLocation {
+    const u = this.uncompressed[slot]!;
+    return {
+      id,
+      type: this.types[slot] === 1 ? 'tree' : 'data',
+      packId: this.packIds[this.pack[slot]!]!,
+      offset: this.offset[slot]!,
+      length: this.length[slot]!,
+      uncompressedLength: u === 0 ? undefined : u,
+    };
+  }
+
+  private find(type: BlobType, id: string): number {
+    if (id.length !== 64) return EMPTY;
+    const key = this.scratch;
+    key.write(id, 0, 'hex');
+    const t = type === 'tree' ? 1 : 0;
+    const mask = this.capacity - 1;
+    for (let slot = slotHash(key, 0) & mask; ; slot = (slot + 1) & mask) {
+      if (this.pack[slot] === EMPTY) return EMPTY;
+      if (this.types[slot] === t && this.ids.compare(key, 0, ID_BYTES, slot * ID_BYTES, (slot + 1) * ID_BYTES) === 0) {
+        return slot;
+      }
+    }
+  }
+
+  private insert(packNo: number, b: PackedBlob): void {
+    if (this.find(b.type, b.id) !== EMPTY) {
+      const key = b.type + b.id;
+      const extra = this.duplicates.get(key) ?? [];
+      extra.push({ ...b, packId: this.packIds[packNo]! });
+      this.duplicates.set(key, extra);
+      return;
+    }
+    if ((this.count + 1) * 2 > this.capacity) this.resize(this.capacity * 2);
+    this.place(packNo, Buffer.from(b.id, 'hex'), 0, b.type === 'tree' ? 1 : 0, b.offset, b.length, b.uncompressedLength ?? 0);
+    this.count++;
+  }
+
+  private place(packNo: number, src: Buffer, at: number, type: number, offset: number, length: number, u: number): void {
+    const mask = this.capacity - 1;
+    let slot = slotHash(src, at) & mask;
+    while (this.pack[slot] !== EMPTY) slot = (slot + 1) & mask;
+    src.copy(this.ids, slot * ID_BYTES, at, at + ID_BYTES);
+    this.pack[slot] = packNo;
+    this.types[slot] = type;
+    this.offset[slot] = offset;
+    this.length[slot] = length;
+    this.uncompressed[slot] = u;
+  }
+
+  private resize(capacity: number): void {
+    const old = { ids: this.ids, pack: this.pack, offset: this.offset, length: this.length, u: this.uncompressed, types: this.types, capacity: this.capacity };
+    this.capacity = capacity;
+    this.ids = Buffer.alloc(capacity * ID_BYTES);
+    this.pack = new Uint32Array(capacity).fill(EMPTY);
+    this.offset = new Float64Array(capacity);
+    this.length = new Uint32Array(capacity);
+    this.uncompressed = new Uint32Array(capacity);
+    this.types = new Uint8Array(capacity);
+    for (let slot = 0; slot < old.capacity; slot++) {
+      const p = old.pack[slot]!;
+      if (p !== EMPTY) this.place(p, old.ids, slot * ID_BYTES, old.types[slot]!, old.offset[slot]!, old.length[slot]!, old.u[slot]!);
+    }
+  }
+}
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}

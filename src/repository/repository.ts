@@ -1,0 +1,290 @@
+// A repository opened with a key: reads and writes encrypted files, loads the master index, and
+// saves blobs through the crypto workers and packers, uploading finished packs in the background.
+
+import type { Backend, FileType } from '../backend/backend.js';
+import { checkPolynomial } from '../chunker/polynomial.js';
+import { HoldfastError } from '../errors.js';
+import { compressionLevels, type CompressionMode, compressUnpacked, decompressUnpacked, loadZstd, type Zstd } from '../format/compression.js';
+import { decodeConfig, type RepoConfig } from '../format/config.js';
+import { type CryptoKey, open, seal } from '../format/crypto.js';
+import { hashId } from '../format/id.js';
+import { decodeIndexFile, encodeIndexFile, type IndexPack } from '../format/index-file.js';
+import type { BlobType } from '../format/pack.js';
+import { CryptoPool } from './crypto-pool.js';
+import { MasterIndex } from './master-index.js';
+import { type FinishedPack, Packer } from './packer.js';
+
+export type UnpackedType = 'index' | 'snapshots' | 'locks';
+
+export interface RepositoryOptions {
+  /** Compression of data blobs; trees and unpacked files are always compressed in version 2. */
+  readonly compression?: CompressionMode;
+  /** Target pack size in bytes (restic: 16 MiB, 4 to 128 MiB). */
+  readonly packSize?: number;
+  /** Packs uploaded at the same time. */
+  readonly uploadConcurrency?: number;
+  /** Worker threads for sealing and opening blobs. */
+  readonly workers?: number;
+}
+
+export interface SaveResult {
+  readonly id: string;
+  /** True when the repository already had the blob: nothing was stored. */
+  readonly known: boolean;
+  /** Bytes added to packs for this blob (0 when known). */
+  readonly storedBytes: number;
+}
+
+export interface RepositoryStats {
+  packsWritten: number;
+  packBytesWritten: number;
+  blobsSaved: number;
+  blobBytesSaved: number;
+}
+
+export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
+/** Blobs per index file: keeps any one index file, and its memory while loading, bounded. */
+const INDEX_FILE_MAX_BLOBS = 50_000;
+
+export class Repository {
+  readonly index = new MasterIndex();
+  readonly stats: RepositoryStats = { packsWritten: 0, packBytesWritten: 0, blobsSaved: 0, blobBytesSaved: 0 };
+  private pool: CryptoPool | undefined;
+  private readonly packers: Record<BlobType, Packer> = { data: new Packer('data'), tree: new Packer('tree') };
+  /** Blobs sealed into a packer or an upload that has not finished: already "saved" for dedup. */
+  private readonly inFlight = new Set<string>();
+  private readonly uploads = new Set<Promise<void>>();
+  /** Packs stored since the last index file was written. */
+  private unindexed: IndexPack[] = [];
+  private uploadError: Error | undefined;
+  private readonly packSize: number;
+  private readonly dataLevel: number;
+  private readonly uploadConcurrency: number;
+
+  constructor(
+    readonly backend: Backend,
+    readonly config: RepoConfig,
+    readonly key: CryptoKey,
+    readonly keyId: string,
+    readonly zstd: Zstd,
+    private readonly options: RepositoryOptions = {},
+  ) {
+    checkPolynomial(config.chunkerPolynomial);
+    this.packSize = options.packSize ?? DEFAULT_PACK_SIZE;
+    const mode = options.compression ?? 'auto';
+    this.dataLevel = config.version < 2 || mode === 'off' ? 0 : compressionLevels[mode];
+    this.uploadConcurrency = options.uploadConcurrency ?? 2;
+  }
+
+  /** Decrypts the config with a master key and builds the repository object. */
+  static async fromKey(backend: Backend, key: CryptoKey, keyId: string, options: RepositoryOptions = {}): Promise<Repository> {
+    const sealed = await backend.read({ type: 'config' });
+    let plain: Buffer;
+    try {
+      plain = open(key, sealed);
+    } catch (err) {
+      throw new HoldfastError('ERR_CORRUPT', `config in ${backend.location} cannot be decrypted with the master key: ${(err as Error).message}`);
+    }
+    return new Repository(backend, decodeConfig(plain), key, keyId, await loadZstd(), options);
+  }
+
+  get version(): 1 | 2 {
+    return this.config.version;
+  }
+
+  /** Level for trees and unpacked files: restic always compresses them in version 2. */
+  private get metadataLevel(): number {
+    return this.config.version < 2 ? 0 : compressionLevels.auto;
+  }
+
+  private crypto(): CryptoPool {
+    this.pool ??= new CryptoPool(this.key, this.options.workers);
+    return this.pool;
+  }
+
+  // ---- unpacked files: index, snapshots, locks ----
+
+  /** Reads, authenticates and decompresses an index, snapshot or lock file; checks its name. */
+  async loadUnpacked(type: UnpackedType, id: string): Promise<Buffer> {
+    const data = await this.backend.read({ type, name: id });
+    if (hashId(data) !== id) {
+      throw new HoldfastError('ERR_CORRUPT', `${type}/${id}: content does not match its name (file is damaged)`);
+    }
+    let plain: Buffer;
+    try {
+      plain = open(this.key, data);
+    } catch (err) {
+      throw new HoldfastError('ERR_CORRUPT', `${type}/${id}: ${(err as Error).message}`);
+    }
+    return decompressUnpacked(this.zstd, plain);
+  }
+
+  /** Encrypts and stores a JSON document; returns its id (the hash of the stored bytes). */
+  async saveUnpacked(type: UnpackedType, json: Buffer): Promise<string> {
+    const data = seal(this.key, compressUnpacked(this.zstd, json, this.config.version, this.metadataLevel));
+    const id = hashId(data);
+    await this.backend.write({ type, name: id }, data);
+    return id;
+  }
+
+  async *list(type: FileType): AsyncIterable<{ name: string; size: number }> {
+    yield* this.backend.list(type);
+  }
+
+  /** Resolves a unique id prefix among the files of a type. */
+  async resolvePrefix(type: FileType, prefix: string): Promise<string> {
+    const matches: string[] = [];
+    for await (const f of this.backend.list(type)) if (f.name.startsWith(prefix)) matches.push(f.name);
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length === 0) throw new HoldfastError('ERR_NOT_FOUND', `no ${type} file matches "${prefix}"`);
+    throw new HoldfastError('ERR_INVALID_ARGUMENT', `"${prefix}" is ambiguous: ${matches.length} ${type} files match`);
+  }
+
+  // ---- index ----
+
+  /** Loads every index file into the master index. Returns the ids of the files loaded. */
+  async loadIndex(onFile?: (id: string) => void): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const f of this.backend.list('index')) ids.push(f.name);
+    await forEachLimited(ids, 4, async (id) => {
+      const doc = decodeIndexFile(await this.loadUnpacked('index', id));
+      for (const p of doc.packs) this.index.addPack(p.id, p.blobs);
+      onFile?.(id);
+    });
+    return ids;
+  }
+
+  // ---- blobs ----
+
+  /** Reads one blob, verifying its MAC and its plaintext hash; tries other copies if one is damaged. */
+  async loadBlob(type: BlobType, id: string): Promise<Buffer> {
+    const locations = this.index.lookupAll(type, id);
+    if (locations.length === 0) throw new HoldfastError('ERR_NOT_FOUND', `${type} blob ${id} is not in the index`);
+    let lastError: unknown;
+    for (const loc of locations) {
+      try {
+        const stored = await this.backend.read({ type: 'data', name: loc.packId }, { offset: loc.offset, length: loc.length });
+        return await this.crypto().open(stored, loc.uncompressedLength, id);
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    const message = lastError instanceof Error ? lastError.message : String(lastError);
+    throw new HoldfastError('ERR_CORRUPT', `cannot load ${type} blob ${id} from pack ${locations[0]!.packId}: ${message}`);
+  }
+
+  /** Decrypts a blob already read from a pack (restore reads many blobs of a pack at once). */
+  openBlob(stored: Uint8Array, uncompressedLength: number | undefined, id: string): Promise<Buffer> {
+    return this.crypto().open(stored, uncompressedLength, id);
+  }
+
+  hasBlob(type: BlobType, id: string): boolean {
+    return this.index.has(type, id) || this.inFlight.has(type + id);
+  }
+
+  /**
+   * Stores a blob unless the repository already has it. Resolves once the blob is in a packer;
+   * the pack is uploaded in the background and `flush()` waits for it.
+   */
+  async saveBlob(type: BlobType, data: Uint8Array, knownId?: string): Promise<SaveResult> {
+    this.throwIfUploadFailed();
+    if (knownId !== undefined && this.hasBlob(type, knownId)) return { id: knownId, known: true, storedBytes: 0 };
+    const pool = this.crypto();
+    await pool.ready();
+    const level = type === 'tree' ? this.metadataLevel : this.dataLevel;
+    const { id, sealed, uncompressedLength } = await pool.seal(data, level, knownId);
+    if (this.hasBlob(type, id)) return { id, known: true, storedBytes: 0 };
+    this.inFlight.add(type + id);
+    const packer = this.packers[type];
+    packer.add(id, sealed, uncompressedLength);
+    this.stats.blobsSaved++;
+    this.stats.blobBytesSaved += sealed.length;
+    if (packer.size >= this.packSize) await this.finishPack(type);
+    return { id, known: false, storedBytes: sealed.length };
+  }
+
+  private async finishPack(type: BlobType): Promise<void> {
+    const packer = this.packers[type];
+    if (packer.count === 0) return;
+    const pack = packer.finish(this.key);
+    while (this.uploads.size >= this.uploadConcurrency) await Promise.race(this.uploads);
+    const upload = this.upload(pack).finally(() => this.uploads.delete(upload));
+    this.uploads.add(upload);
+  }
+
+  private async upload(pack: FinishedPack): Promise<void> {
+    try {
+      await this.backend.write({ type: 'data', name: pack.id }, pack.bytes);
+    } catch (err) {
+      this.uploadError ??= err as Error;
+      return;
+    }
+    this.index.addPack(pack.id, pack.blobs);
+    this.unindexed.push({ id: pack.id, blobs: pack.blobs });
+    for (const b of pack.blobs) this.inFlight.delete(b.type + b.id);
+    this.stats.packsWritten++;
+    this.stats.packBytesWritten += pack.bytes.length;
+  }
+
+  private throwIfUploadFailed(): void {
+    if (this.uploadError) throw this.uploadError;
+  }
+
+  /** Waits for every pack upload started so far. */
+  async waitForUploads(): Promise<void> {
+    while (this.uploads.size > 0) await Promise.all([...this.uploads]);
+    this.throwIfUploadFailed();
+  }
+
+  /**
+   * Makes everything saved so far durable: finishes partial packs, waits for uploads, writes the
+   * index files describing them. After this resolves, a snapshot may reference the blobs.
+   */
+  async flush(): Promise<string[]> {
+    await this.finishPack('data');
+    await this.finishPack('tree');
+    await this.waitForUploads();
+    return this.writeIndex();
+  }
+
+  /** Writes index files for the packs uploaded since the last call (an index checkpoint). */
+  async writeIndex(): Promise<string[]> {
+    const ids: string[] = [];
+    while (this.unindexed.length > 0) {
+      const batch: IndexPack[] = [];
+      let blobs = 0;
+      while (this.unindexed.length > 0 && (batch.length === 0 || blobs + this.unindexed[0]!.blobs.length <= INDEX_FILE_MAX_BLOBS)) {
+        const p = this.unindexed.shift()!;
+        batch.push(p);
+        blobs += p.blobs.length;
+      }
+      try {
+        ids.push(await this.saveUnpacked('index', encodeIndexFile({ packs: batch })));
+      } catch (err) {
+        this.unindexed.unshift(...batch);
+        throw err;
+      }
+    }
+    return ids;
+  }
+
+  /** Packs uploaded but not yet described by an index file. */
+  get unindexedPackCount(): number {
+    return this.unindexed.length;
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.pool = undefined;
+    await this.backend.close();
+  }
+}
+
+/** Runs `fn` over items with at most `limit` running at once. */
+export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(runners);
+}
