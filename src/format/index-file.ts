@@ -49,13 +49,8 @@ function decodePack(p: unknown): IndexPack {
     if (typeof id !== 'string' || !isId(id)) throw corrupt(`index: pack ${o.id} lists a blob without a valid id`);
     if (type !== 'data' && type !== 'tree') throw corrupt(`index: blob ${id} has invalid type ${JSON.stringify(type)}`);
     const u = b['uncompressed_length'];
-    return {
-      id,
-      type: type as BlobType,
-      offset: num(b['offset'], `offset of blob ${id}`),
-      length: num(b['length'], `length of blob ${id}`),
-      uncompressedLength: u === undefined || u === null || u === 0 ? undefined : num(u, `uncompressed_length of ${id}`),
-    };
+    const blob = { id, type: type as BlobType, offset: num(b['offset'], `offset of blob ${id}`), length: num(b['length'], `length of blob ${id}`) };
+    return u === undefined || u === null || u === 0 ? blob : { ...blob, uncompressedLength: num(u, `uncompressed_length of ${id}`) };
   });
   return { id: o.id, blobs };
 }

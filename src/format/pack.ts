@@ -79,13 +79,8 @@ export function decodePackHeader(plain: Buffer, repoVersion: 1 | 2): PackedBlob[
     if (length < CRYPTO_OVERHEAD) throw corrupt(`pack header: blob length ${length} is too small`);
     const uncompressedLength = compressed ? plain.readUInt32LE(pos + 5) : undefined;
     const idStart = pos + entrySize - ID_SIZE;
-    blobs.push({
-      type: t & 1 ? 'tree' : 'data',
-      id: plain.toString('hex', idStart, idStart + ID_SIZE),
-      offset,
-      length,
-      uncompressedLength,
-    });
+    const blob = { type: t & 1 ? 'tree' : 'data', id: plain.toString('hex', idStart, idStart + ID_SIZE), offset, length } as const;
+    blobs.push(uncompressedLength === undefined ? blob : { ...blob, uncompressedLength });
     offset += length;
     pos += entrySize;
   }

@@ -24,14 +24,28 @@ const BATCH_JOBS = 64;
 /** Bytes queued per worker before submitters wait: enough to keep it busy, bounded in memory. */
 const MAX_INFLIGHT_PER_WORKER = 24 * 1024 * 1024;
 
-/** Copies a view into a buffer of its own unless it already owns its memory, so it can be transferred. */
-function transferable(data: Uint8Array): { buffer: ArrayBuffer; byteOffset: number; byteLength: number } {
-  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) {
+/**
+ * The bytes to post to a worker. A donated buffer that owns its memory moves without a copy (and
+ * is unusable afterwards); anything else is copied, so callers' buffers never change under them.
+ */
+function transferable(data: Uint8Array, donate: boolean): { buffer: ArrayBuffer; byteOffset: number; byteLength: number } {
+  if (donate && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) {
     return { buffer: data.buffer, byteOffset: 0, byteLength: data.byteLength };
   }
   const copy = new ArrayBuffer(data.byteLength);
   new Uint8Array(copy).set(data);
   return { buffer: copy, byteOffset: 0, byteLength: data.byteLength };
+}
+
+/** The worker's module beside this one; under a TypeScript loader (tests from sources) that is the .ts file. */
+const fromSources = import.meta.url.endsWith('.ts');
+
+function startWorker(workerData: KeyMaterial): Worker {
+  if (!fromSources) return new Worker(new URL('./crypto-worker.js', import.meta.url), { workerData });
+  // Loader hooks do not reach worker threads by themselves: register tsx inside the worker first.
+  const entry = new URL('./crypto-worker.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 function asBuffer(u: Uint8Array): Buffer {
@@ -51,7 +65,7 @@ export class CryptoPool {
   constructor(key: CryptoKey, workers = Math.max(1, Math.min(availableParallelism(), 8))) {
     const material: KeyMaterial = { encrypt: key.encrypt, macK: key.macK, macR: key.macR };
     for (let i = 0; i < workers; i++) {
-      const worker = new Worker(new URL('./crypto-worker.js', import.meta.url), { workerData: material });
+      const worker = startWorker(material);
       const slot: WorkerSlot = { worker, inFlightBytes: 0, batches: new Map() };
       worker.on('message', (msg: { seq: number; results: CryptoResult[] }) => this.onResults(slot, msg));
       worker.on('error', (err) => this.fail(new HoldfastError('ERR_IO', `crypto worker failed: ${err.message}`)));
@@ -64,9 +78,12 @@ export class CryptoPool {
     return this.slots.length;
   }
 
-  /** Hashes (unless `id` is given), compresses at `level` (0: not at all) and seals a blob. */
-  async seal(data: Uint8Array, level: number, id?: string): Promise<{ id: string; sealed: Buffer; uncompressedLength?: number | undefined }> {
-    const t = transferable(data);
+  /**
+   * Hashes (unless `id` is given), compresses at `level` (0: not at all) and seals a blob. With
+   * `donate`, the caller gives up `data` so it can move to the worker without a copy.
+   */
+  async seal(data: Uint8Array, level: number, id?: string, donate = false): Promise<{ id: string; sealed: Buffer; uncompressedLength?: number | undefined }> {
+    const t = transferable(data, donate);
     const job: SealJob = { kind: 'seal', data: t.buffer, byteOffset: t.byteOffset, byteLength: t.byteLength, level, id };
     const r = await this.submit(job);
     if (r.kind !== 'seal') throw new Error('unexpected worker result');
@@ -75,7 +92,7 @@ export class CryptoPool {
 
   /** Verifies, decrypts and decompresses a stored blob; checks its plaintext hash when `expectedId` is given. */
   async open(stored: Uint8Array, uncompressedLength?: number, expectedId?: string): Promise<Buffer> {
-    const t = transferable(stored);
+    const t = transferable(stored, true);
     const job: OpenJob = { kind: 'open', data: t.buffer, byteOffset: t.byteOffset, byteLength: t.byteLength, uncompressedLength, expectedId };
     const r = await this.submit(job);
     if (r.kind !== 'open') throw new Error('unexpected worker result');
@@ -123,6 +140,8 @@ export class CryptoPool {
     const seq = ++this.seq;
     slot.inFlightBytes += bytes;
     slot.batches.set(seq, { pending, bytes });
+    // A busy worker keeps the process alive; an idle one must not (the pool may never be closed).
+    if (slot.batches.size === 1) slot.worker.ref();
     const jobs = pending.map((p) => p.job);
     slot.worker.postMessage({ seq, jobs }, jobs.map((j) => j.data));
   }
@@ -132,6 +151,7 @@ export class CryptoPool {
     if (!b) return;
     slot.batches.delete(msg.seq);
     slot.inFlightBytes -= b.bytes;
+    if (slot.batches.size === 0) slot.worker.unref();
     b.pending.forEach((p, i) => p.resolve(msg.results[i]!));
     const waiters = this.waiters;
     this.waiters = [];

@@ -184,15 +184,16 @@ export class Repository {
 
   /**
    * Stores a blob unless the repository already has it. Resolves once the blob is in a packer;
-   * the pack is uploaded in the background and `flush()` waits for it.
+   * the pack is uploaded in the background and `flush()` waits for it. `donate` hands `data`
+   * over to the worker without a copy: the caller must not use it afterwards.
    */
-  async saveBlob(type: BlobType, data: Uint8Array, knownId?: string): Promise<SaveResult> {
+  async saveBlob(type: BlobType, data: Uint8Array, knownId?: string, donate = false): Promise<SaveResult> {
     this.throwIfUploadFailed();
     if (knownId !== undefined && this.hasBlob(type, knownId)) return { id: knownId, known: true, storedBytes: 0 };
     const pool = this.crypto();
     await pool.ready();
     const level = type === 'tree' ? this.metadataLevel : this.dataLevel;
-    const { id, sealed, uncompressedLength } = await pool.seal(data, level, knownId);
+    const { id, sealed, uncompressedLength } = await pool.seal(data, level, knownId, donate);
     if (this.hasBlob(type, id)) return { id, known: true, storedBytes: 0 };
     this.inFlight.add(type + id);
     const packer = this.packers[type];
