@@ -46,15 +46,30 @@ export class MasterIndex {
     return this.packNumber.has(packId);
   }
 
-  /** Records every blob of a pack. A blob already known elsewhere is kept as a duplicate location. */
-  addPack(packId: string, blobs: readonly PackedBlob[]): void {
-    let p = this.packNumber.get(packId);
-    if (p === undefined) {
-      p = this.packIds.length;
-      this.packIds.push(packId);
-      this.packNumber.set(packId, p);
-    }
+  /**
+   * Records every blob of a pack; returns false (and changes nothing) if the pack was already
+   * recorded, as when two index files describe it. A blob also stored in another pack is kept
+   * as a duplicate location.
+   */
+  addPack(packId: string, blobs: readonly PackedBlob[]): boolean {
+    if (this.packNumber.has(packId)) return false;
+    const p = this.packIds.length;
+    this.packIds.push(packId);
+    this.packNumber.set(packId, p);
     for (const b of blobs) this.insert(p, b);
+    return true;
+  }
+
+  /** Every pack with its blobs, for checks that go pack by pack. */
+  packs(): Map<string, BlobLocation[]> {
+    const byPack = new Map<string, BlobLocation[]>();
+    for (const b of this.entries()) {
+      const list = byPack.get(b.packId);
+      if (list) list.push(b);
+      else byPack.set(b.packId, [b]);
+    }
+    for (const list of byPack.values()) list.sort((a, b) => a.offset - b.offset);
+    return byPack;
   }
 
   has(type: BlobType, id: string): boolean {

@@ -9,7 +9,7 @@ import { decodeConfig, type RepoConfig } from '../format/config.js';
 import { type CryptoKey, open, seal } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
 import { decodeIndexFile, encodeIndexFile, type IndexPack } from '../format/index-file.js';
-import type { BlobType } from '../format/pack.js';
+import { type BlobType, checkBlobsFitHeader, decodePackHeader, EAGER_TRAILER_READ, type PackedBlob, parsePackTrailer, TRAILER_SIZE } from '../format/pack.js';
 import { CryptoPool } from './crypto-pool.js';
 import { MasterIndex } from './master-index.js';
 import { type FinishedPack, Packer } from './packer.js';
@@ -176,6 +176,32 @@ export class Repository {
   /** Decrypts a blob already read from a pack (restore reads many blobs of a pack at once). */
   openBlob(stored: Uint8Array, uncompressedLength: number | undefined, id: string): Promise<Buffer> {
     return this.crypto().open(stored, uncompressedLength, id);
+  }
+
+  /**
+   * Reads and decrypts a pack's header from the end of the pack file: the blobs it says it holds.
+   * Reads the last bytes once, and the rest of the header only when it is bigger than that.
+   */
+  async readPackHeader(packId: string, size?: number): Promise<PackedBlob[]> {
+    const h = { type: 'data', name: packId } as const;
+    const fileSize = size ?? (await this.backend.stat(h)).size;
+    const tailLength = Math.min(fileSize, EAGER_TRAILER_READ);
+    const tail = await this.backend.read(h, { offset: fileSize - tailLength, length: tailLength });
+    const { headerOffset, headerLength } = parsePackTrailer(tail, fileSize);
+    const inTail = tailLength - TRAILER_SIZE - headerLength;
+    const sealedHeader =
+      inTail >= 0
+        ? tail.subarray(inTail, tailLength - TRAILER_SIZE)
+        : await this.backend.read(h, { offset: headerOffset, length: headerLength });
+    let plain: Buffer;
+    try {
+      plain = open(this.key, sealedHeader);
+    } catch (err) {
+      throw new HoldfastError('ERR_CORRUPT', `pack ${packId}: header ${(err as Error).message}`);
+    }
+    const blobs = decodePackHeader(plain, this.config.version);
+    checkBlobsFitHeader(blobs, headerOffset);
+    return blobs;
   }
 
   hasBlob(type: BlobType, id: string): boolean {

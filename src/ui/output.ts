@@ -34,6 +34,12 @@ export class Output {
     process.stdout.write(data);
   }
 
+  /** A problem found (not fatal by itself): always shown, on stderr. */
+  error(line: string): void {
+    if (this.options.json) process.stderr.write(JSON.stringify({ message_type: 'error', message: line }) + '\n');
+    else process.stderr.write(`error: ${line}\n`);
+  }
+
   warn(line: string): void {
     if (this.options.json) process.stderr.write(JSON.stringify({ message_type: 'warning', message: line }) + '\n');
     else process.stderr.write(`warning: ${line}\n`);

@@ -2,13 +2,14 @@
 
 import type { Command } from 'commander';
 import { registerCat } from './cat.js';
+import { registerCheck } from './check.js';
 import { registerInit } from './init.js';
 import { registerKey } from './key.js';
 import { registerList } from './list.js';
 
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [registerInit, registerKey, registerCat, registerList];
+const registrations: Register[] = [registerInit, registerKey, registerCat, registerList, registerCheck];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

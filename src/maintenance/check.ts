@@ -1,0 +1,209 @@
+// Checks a repository's structure (index files, pack files and their headers, snapshots and every
+// tree they reach) and, on request, reads pack data to verify every blob.
+
+import { HoldfastError } from '../errors.js';
+import { decodeIndexFile } from '../format/index-file.js';
+import { decodeSnapshot } from '../format/snapshot.js';
+import { hashId } from '../format/id.js';
+import { packSizeOf, type PackedBlob } from '../format/pack.js';
+import type { BlobLocation } from '../repository/master-index.js';
+import { forEachLimited, type Repository } from '../repository/repository.js';
+import { loadTree } from '../repository/trees.js';
+import { type ReadDataSubset, selectPacks } from './read-data-subset.js';
+
+export interface CheckOptions {
+  /** Read every pack (true) or a subset of the packs, verifying every blob in them. */
+  readonly readData?: boolean | ReadDataSubset;
+}
+
+export type CheckEvent =
+  | { readonly type: 'phase'; readonly phase: 'index' | 'packs' | 'headers' | 'snapshots' | 'read-data'; readonly total: number }
+  | { readonly type: 'progress'; readonly done: number; readonly total: number; readonly bytes?: number }
+  | { readonly type: 'error'; readonly message: string }
+  | { readonly type: 'hint'; readonly message: string };
+
+export interface CheckResult {
+  readonly errors: string[];
+  readonly hints: string[];
+  readonly indexFiles: number;
+  readonly packs: number;
+  readonly snapshots: number;
+  readonly trees: number;
+  readonly packsRead: number;
+  readonly bytesRead: number;
+}
+
+const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+function sameEntry(a: PackedBlob, b: PackedBlob): boolean {
+  return a.id === b.id && a.type === b.type && a.offset === b.offset && a.length === b.length && (a.uncompressedLength ?? 0) === (b.uncompressedLength ?? 0);
+}
+
+export async function checkRepository(repo: Repository, options: CheckOptions = {}, report: (e: CheckEvent) => void = () => undefined): Promise<CheckResult> {
+  const errors: string[] = [];
+  const hints: string[] = [];
+  const error = (message: string) => {
+    errors.push(message);
+    report({ type: 'error', message });
+  };
+  const hint = (message: string) => {
+    hints.push(message);
+    report({ type: 'hint', message });
+  };
+
+  // 1. Index files: each must authenticate, match its name, and parse.
+  const indexIds: string[] = [];
+  for await (const f of repo.list('index')) indexIds.push(f.name);
+  report({ type: 'phase', phase: 'index', total: indexIds.length });
+  let done = 0;
+  await forEachLimited(indexIds, 4, async (id) => {
+    try {
+      const doc = decodeIndexFile(await repo.loadUnpacked('index', id));
+      if (doc.legacy) hint(`index ${id.slice(0, 8)} uses the old index format`);
+      for (const p of doc.packs) {
+        if (!repo.index.addPack(p.id, p.blobs)) hint(`pack ${p.id.slice(0, 8)} is listed in more than one index file`);
+      }
+    } catch (err) {
+      error(`index ${id}: ${describe(err)}`);
+    }
+    report({ type: 'progress', done: ++done, total: indexIds.length });
+  });
+
+  // 2. Pack files: every indexed pack exists with the size its index entries add up to.
+  const packs = repo.index.packs();
+  const sizes = new Map<string, number>();
+  for await (const f of repo.list('data')) sizes.set(f.name, f.size);
+  report({ type: 'phase', phase: 'packs', total: packs.size });
+  for (const [packId, blobs] of packs) {
+    const size = sizes.get(packId);
+    if (size === undefined) error(`pack ${packId} does not exist`);
+    else if (size !== packSizeOf(blobs)) error(`pack ${packId}: unexpected file size: got ${size}, expected ${packSizeOf(blobs)}`);
+    const types = new Set(blobs.map((b) => b.type));
+    if (types.size > 1) hint(`pack ${packId.slice(0, 8)} mixes data and tree blobs`);
+  }
+  for (const packId of sizes.keys()) if (!packs.has(packId)) hint(`pack ${packId.slice(0, 8)} is not referenced in any index`);
+
+  // 3. Pack headers: each existing pack's own header lists exactly what the index says.
+  const present = [...packs].filter(([id, blobs]) => sizes.get(id) === packSizeOf(blobs));
+  report({ type: 'phase', phase: 'headers', total: present.length });
+  done = 0;
+  await forEachLimited(present, 8, async ([packId, indexed]) => {
+    try {
+      const header = await repo.readPackHeader(packId, sizes.get(packId));
+      compareHeader(packId, header, indexed, error);
+    } catch (err) {
+      error(`pack ${packId}: ${describe(err)}`);
+    }
+    report({ type: 'progress', done: ++done, total: present.length });
+  });
+
+  // 4. Snapshots and every tree they reach: trees load and decode, data blobs are indexed.
+  const snapshotIds: string[] = [];
+  for await (const f of repo.list('snapshots')) snapshotIds.push(f.name);
+  report({ type: 'phase', phase: 'snapshots', total: snapshotIds.length });
+  const seenTrees = new Set<string>();
+  done = 0;
+  for (const id of snapshotIds) {
+    let root: string;
+    try {
+      root = decodeSnapshot(await repo.loadUnpacked('snapshots', id)).tree;
+    } catch (err) {
+      error(`snapshot ${id}: ${describe(err)}`);
+      continue;
+    }
+    await checkTree(repo, root, `snapshot ${id.slice(0, 8)}`, seenTrees, error);
+    report({ type: 'progress', done: ++done, total: snapshotIds.length });
+  }
+
+  // 5. Pack contents, when asked: the whole file hashes to its name, every blob opens and verifies.
+  let packsRead = 0;
+  let bytesRead = 0;
+  if (options.readData) {
+    const selected = selectPacks([...packs.keys()].filter((id) => sizes.has(id)), sizes, options.readData === true ? undefined : options.readData);
+    report({ type: 'phase', phase: 'read-data', total: selected.length });
+    await forEachLimited(selected, 2, async (packId) => {
+      const n = await readPack(repo, packId, packs.get(packId)!, error);
+      bytesRead += n;
+      packsRead++;
+      report({ type: 'progress', done: packsRead, total: selected.length, bytes: bytesRead });
+    });
+  }
+  return { errors, hints, indexFiles: indexIds.length, packs: packs.size, snapshots: snapshotIds.length, trees: seenTrees.size, packsRead, bytesRead };
+}
+
+function compareHeader(packId: string, header: PackedBlob[], indexed: BlobLocation[], error: (m: string) => void): void {
+  if (header.length !== indexed.length) {
+    error(`pack ${packId}: header lists ${header.length} blobs, the index ${indexed.length}`);
+    return;
+  }
+  header.forEach((h, i) => {
+    if (!sameEntry(h, indexed[i]!)) error(`pack ${packId}: blob ${h.id} is at a different position in the header than in the index`);
+  });
+}
+
+const validTypes = new Set(['file', 'dir', 'symlink', 'dev', 'chardev', 'fifo', 'socket']);
+
+async function checkTree(repo: Repository, rootId: string, where: string, seen: Set<string>, error: (m: string) => void): Promise<void> {
+  const pending: { id: string; path: string }[] = [{ id: rootId, path: '/' }];
+  while (pending.length > 0) {
+    const { id, path } = pending.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    let nodes;
+    try {
+      nodes = await loadTree(repo, id);
+    } catch (err) {
+      error(`${where}: tree ${id} at ${path}: ${describe(err)}`);
+      continue;
+    }
+    for (const node of nodes) {
+      const name = node.name.toString('utf8');
+      const at = path === '/' ? `/${name}` : `${path}/${name}`;
+      if (node.name.length === 0) error(`${where}: tree ${id.slice(0, 8)} has a node with an empty name`);
+      if (!validTypes.has(node.type)) error(`${where}: ${at}: invalid node type "${node.type}"`);
+      if (node.type === 'file') {
+        if (node.content === null) error(`${where}: ${at}: file has nil blob list`);
+        for (const blob of node.content ?? []) {
+          if (!repo.index.has('data', blob)) error(`${where}: ${at}: data blob ${blob} not found in index`);
+        }
+      } else if (node.type === 'dir') {
+        if (!node.subtree) error(`${where}: ${at}: dir node has no subtree`);
+        else pending.push({ id: node.subtree, path: at });
+      }
+    }
+  }
+}
+
+async function readPack(repo: Repository, packId: string, indexed: BlobLocation[], error: (m: string) => void): Promise<number> {
+  let bytes: Buffer;
+  try {
+    bytes = await repo.backend.read({ type: 'data', name: packId });
+  } catch (err) {
+    error(`pack ${packId}: ${describe(err)}`);
+    return 0;
+  }
+  if (hashId(bytes) !== packId) {
+    error(`pack ${packId}: Pack ID does not match, the pack file is damaged`);
+    return bytes.length;
+  }
+  let expected = 0;
+  for (const b of indexed) {
+    if (b.offset !== expected) error(`pack ${packId}: blobs are not contiguous at offset ${expected}`);
+    expected = b.offset + b.length;
+  }
+  await Promise.all(
+    indexed.map(async (b) => {
+      try {
+        await repo.openBlob(bytes.subarray(b.offset, b.offset + b.length), b.uncompressedLength, b.id);
+      } catch (err) {
+        error(`pack ${packId}: ${b.type} blob ${b.id}: ${describe(err)}`);
+      }
+    }),
+  );
+  return bytes.length;
+}
+
+export function checkFailed(result: CheckResult): HoldfastError | undefined {
+  if (result.errors.length === 0) return undefined;
+  return new HoldfastError('ERR_CORRUPT', `check found ${result.errors.length} error(s); see above`);
+}
