@@ -2,27 +2,23 @@
 // exactly as fsck.fat counts them, bad clusters never, and a copy of the used bytes is intact.
 
 import assert from 'node:assert/strict';
-import { mkdir, open } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import test, { type TestContext } from 'node:test';
+import test from 'node:test';
 import { detectAllocation, type AllocationMap } from '../../src/image/allocation/index.js';
-import { requireRoot, requireTools } from '../helpers/tools.js';
+import { requireTools } from '../helpers/tools.js';
 import {
   copyUsed,
+  fatAccess,
   fileSource,
-  fillTree,
+  fillFat,
   fsckFat,
-  hashTree,
-  kernelHas,
   mib,
-  mountedWriter,
-  mtoolsExtract,
-  mtoolsWriter,
   patternImage,
+  readFat,
   run,
   usedWithin,
   workspace,
-  type Cleanup,
   type FatFacts,
 } from './allocation-fixtures.js';
 
@@ -31,41 +27,6 @@ const variants = [
   { bits: 16, size: 64 << 20, scale: 1 },
   { bits: 32, size: 128 << 20, scale: 1 },
 ];
-
-/**
- * How the tests reach files on FAT: a vfat loop mount when the kernel has vfat, else mtools
- * (some VM kernels ship without vfat). Undefined when neither is possible and the test skipped.
- */
-function fatAccess(t: TestContext): 'mount' | 'mtools' | undefined {
-  if (kernelHas('vfat')) return requireRoot(t) && requireTools(t, 'losetup', 'mount') ? 'mount' : undefined;
-  return requireTools(t, 'mcopy', 'mdel', 'mmd') ? 'mtools' : undefined;
-}
-
-/** Fills the FAT file system in `image` and returns the hashes of the files it holds. */
-async function fillFat(access: 'mount' | 'mtools', cleanup: Cleanup, image: string, dir: string, scale: number): Promise<Map<string, string>> {
-  if (access === 'mtools') return fillTree(mtoolsWriter(image, dir), scale);
-  const mnt = join(dir, 'fill');
-  await mkdir(mnt);
-  const loop = cleanup.attach(image);
-  const mount = cleanup.mount(loop.device, mnt, '-t', 'vfat');
-  const files = await fillTree(mountedWriter(mnt), scale);
-  mount.unmount();
-  loop.detach();
-  return files;
-}
-
-/** The hashes of the files a FAT image holds, read back through the same access path. */
-async function readFat(access: 'mount' | 'mtools', cleanup: Cleanup, image: string, dir: string): Promise<Map<string, string>> {
-  const out = join(dir, 'read');
-  await mkdir(out);
-  if (access === 'mtools') {
-    mtoolsExtract(image, out);
-  } else {
-    const loop = cleanup.attach(image);
-    cleanup.mount(loop.device, out, '-t', 'vfat', '-o', 'ro');
-  }
-  return hashTree(out);
-}
 
 function sum(ranges: Array<[number, number]>): number {
   return ranges.reduce((n, [, l]) => n + l, 0);

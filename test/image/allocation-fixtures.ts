@@ -4,11 +4,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { AllocationMap, BlockSource } from '../../src/image/allocation/index.js';
 import { tempDir } from '../helpers/tmp.js';
+import { requireRoot, requireTools } from '../helpers/tools.js';
 
 /** Runs a tool and returns its stdout; a failure throws with its stderr. */
 export function run(cmd: string, ...args: string[]): string {
@@ -47,9 +48,13 @@ export class Cleanup {
     this.undo.push(fn);
   }
 
-  /** Attaches `image` to a free loop device (with partition scanning when asked). */
-  attach(image: string, partscan = false): { device: string; detach: () => void } {
-    const device = run('losetup', '--find', '--show', ...(partscan ? ['-P'] : []), image).trim();
+  /**
+   * Attaches `image`, or the byte range of it given, to a free loop device. Ranges stand in for
+   * partition devices (`losetup -P`), which kernels without partition-table support never create.
+   */
+  attach(image: string, range?: ImageRange): { device: string; detach: () => void } {
+    const limits = range === undefined ? [] : ['--offset', String(range.offset), '--sizelimit', String(range.length)];
+    const device = run('losetup', '--find', '--show', ...limits, image).trim();
     let attached = true;
     const detach = (): void => {
       if (!attached) return;
@@ -57,7 +62,6 @@ export class Cleanup {
       run('losetup', '-d', device);
     };
     this.push(detach);
-    if (partscan) run('udevadm', 'settle');
     return { device, detach };
   }
 
@@ -158,6 +162,46 @@ export function kernelHas(fs: string): boolean {
   if (listed()) return true;
   spawnSync('modprobe', [fs], { stdio: 'ignore' });
   return listed();
+}
+
+export type FatAccess = 'mount' | 'mtools';
+
+/**
+ * How the tests reach files on FAT: a vfat loop mount when the kernel has vfat, else mtools
+ * (some VM kernels ship without vfat). Undefined when neither is possible and the test skipped.
+ */
+export function fatAccess(t: TestContext): FatAccess | undefined {
+  if (kernelHas('vfat')) return requireRoot(t) && requireTools(t, 'losetup', 'mount') ? 'mount' : undefined;
+  return requireTools(t, 'mcopy', 'mdel', 'mmd') ? 'mtools' : undefined;
+}
+
+export interface ImageRange {
+  offset: number;
+  length: number;
+}
+
+/** Fills the FAT file system in `image` (or in a range of it) and returns the hashes of its files. */
+export async function fillFat(access: FatAccess, cleanup: Cleanup, image: string, dir: string, scale: number, range?: ImageRange): Promise<Map<string, string>> {
+  if (access === 'mtools') return fillTree(mtoolsWriter(range === undefined ? image : `${image}@@${range.offset}`, dir), scale);
+  const mnt = await mkdtemp(join(dir, 'fill-'));
+  const loop = cleanup.attach(image, range);
+  const mount = cleanup.mount(loop.device, mnt, '-t', 'vfat');
+  const files = await fillTree(mountedWriter(mnt), scale);
+  mount.unmount();
+  loop.detach();
+  return files;
+}
+
+/** The hashes of the files a FAT image (or a range of it) holds, read back the same way it was filled. */
+export async function readFat(access: FatAccess, cleanup: Cleanup, image: string, dir: string, range?: ImageRange): Promise<Map<string, string>> {
+  const out = await mkdtemp(join(dir, 'read-'));
+  if (access === 'mtools') {
+    mtoolsExtract(range === undefined ? image : `${image}@@${range.offset}`, out);
+  } else {
+    const loop = cleanup.attach(image, range);
+    cleanup.mount(loop.device, out, '-t', 'vfat', '-o', 'ro');
+  }
+  return hashTree(out);
 }
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
