@@ -278,6 +278,8 @@ export interface Ext2Facts {
   features: string[];
   /** Groups whose block bitmap was never written (computed from the layout instead). */
   blockUninitGroups: number;
+  /** Block number of each group's block bitmap. */
+  blockBitmaps: number[];
 }
 
 /** What dumpe2fs says about the file system in `image` (a file or device). */
@@ -305,6 +307,7 @@ export function dumpe2fs(image: string): Ext2Facts {
     free,
     features: field('Filesystem features').split(/\s+/),
     blockUninitGroups: (text.match(/^Group \d+:.*BLOCK_UNINIT/gm) ?? []).length,
+    blockBitmaps: [...text.matchAll(/^ {2}Block bitmap at (\d+)/gm)].map((m) => Number(m[1])),
   };
 }
 
@@ -334,15 +337,24 @@ export function ext2NotFree(facts: Ext2Facts, base = 0): Array<[number, number]>
   return out;
 }
 
-/** The map's used extents that intersect [from, to), clipped to it, as [offset, length]. */
-export function usedWithin(map: AllocationMap, from: number, to: number): Array<[number, number]> {
+/** The ranges ([offset, length]) that intersect [from, to), clipped to it. */
+export function clip(ranges: Array<[number, number]>, from: number, to: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
-  for (const e of map.used) {
-    const a = Math.max(from, e.offset);
-    const b = Math.min(to, e.offset + e.length);
+  for (const [o, l] of ranges) {
+    const a = Math.max(from, o);
+    const b = Math.min(to, o + l);
     if (b > a) out.push([a, b - a]);
   }
   return out;
+}
+
+/** The map's used extents that intersect [from, to), clipped to it, as [offset, length]. */
+export function usedWithin(map: AllocationMap, from: number, to: number): Array<[number, number]> {
+  return clip(
+    map.used.map((e) => [e.offset, e.length]),
+    from,
+    to,
+  );
 }
 
 /** Bytes of `a` that `b` does not cover (both merged extent lists). */

@@ -61,8 +61,8 @@ export function parseFatBootSector(b: Buffer, volumeBytes: number): FatGeometry 
   const clusterCount = Math.floor((totalBytes - dataOffset) / bytesPerCluster);
   const fsType = fat32 ? 'fat32' : clusterCount < 4085 ? 'fat12' : 'fat16';
   const bits = fsType === 'fat12' ? 12 : fsType === 'fat16' ? 16 : 32;
-  if (Math.ceil(((clusterCount + 2) * bits) / 8) > fatBytes) return `${clusterCount} clusters do not fit a ${fatBytes}-byte FAT`;
   if (totalBytes > volumeBytes) return `it claims ${totalBytes} bytes but the volume has ${volumeBytes}`;
+  if (Math.ceil(((clusterCount + 2) * bits) / 8) > fatBytes) return `${clusterCount} clusters do not fit a ${fatBytes}-byte FAT`;
   const extFlags = fat32 ? b.readUInt16LE(0x28) : 0;
   const activeFat = extFlags & 0x80 ? extFlags & 0x0f : undefined;
   if (activeFat !== undefined && activeFat >= fatCount) return `active FAT ${activeFat} of ${fatCount}`;
