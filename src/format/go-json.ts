@@ -1,9 +1,18 @@
 // Go encoding/json compatibility: string escaping and time.Time text, so documents we write are
 // byte-identical to restic's (tree ids only deduplicate against restic when the bytes match).
 
+import { isUtf8 } from 'node:buffer';
+import { decodeRune, INVALID_RUNE } from './go-utf8.js';
+
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-const htmlAndSeparators = /[<>&\u2028\u2029]/g;
+/** Strings made only of these need no escaping at all (the common case for names and users). */
+const plain = /^[^\u0000-\u001f"\\<>&\u2028\u2029\ud800-\udfff]*$/;
+/** An escaped backslash is matched as a unit so that `\\b` (backslash, b) is never taken for `\b`. */
+const goDifferences = /\\[\\bf]|[<>&\u2028\u2029]/g;
 const escapes: Record<string, string> = {
+  '\\\\': '\\\\',
+  '\\b': '\\u0008',
+  '\\f': '\\u000c',
   '<': '\\u003c',
   '>': '\\u003e',
   '&': '\\u0026',
@@ -12,12 +21,38 @@ const escapes: Record<string, string> = {
 };
 
 /**
- * A JSON string literal exactly as Go's encoding/json writes it: like JSON.stringify, plus Go's
- * HTML-safe escapes. Lone surrogates (invalid UTF-8 in Go) become U+FFFD, as Go replaces them.
+ * A JSON string literal exactly as Go 1.19's encoding/json writes it (restic 0.14 is built with
+ * it): like JSON.stringify, plus Go's HTML-safe escapes, and `\u0008` / `\u000c` where
+ * JSON.stringify writes `\b` / `\f` (Go only has those short forms since 1.22). Lone surrogates
+ * (invalid UTF-8 in Go) become U+FFFD, as Go replaces them.
  */
 export function goJsonString(s: string): string {
+  if (plain.test(s)) return '"' + s + '"';
   const json = JSON.stringify(s.replace(loneSurrogate, '\uFFFD'));
-  return json.replace(htmlAndSeparators, (c) => escapes[c]!);
+  return json.replace(goDifferences, (c) => escapes[c]!);
+}
+
+/**
+ * The JSON string literal Go writes for a Go string holding arbitrary bytes: valid UTF-8 as in
+ * goJsonString, and each byte that is not valid UTF-8 as the escape `\ufffd`.
+ */
+export function goJsonBytes(bytes: Uint8Array): string {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (isUtf8(buf)) return goJsonString(buf.toString('utf8'));
+  let out = '"';
+  let runStart = 0;
+  let i = 0;
+  while (i < buf.length) {
+    const packed = decodeRune(buf, i);
+    if (packed !== INVALID_RUNE) {
+      i += packed & 7;
+      continue;
+    }
+    out += goJsonString(buf.toString('utf8', runStart, i)).slice(1, -1) + '\\ufffd';
+    i++;
+    runStart = i;
+  }
+  return out + goJsonString(buf.toString('utf8', runStart)).slice(1, -1) + '"';
 }
 
 /** A Go time.Time as restic stores it: an instant with nanosecond precision and a zone offset. */
@@ -30,6 +65,7 @@ export interface GoTime {
 
 const NS_PER_MS = 1_000_000n;
 const NS_PER_S = 1_000_000_000n;
+const SECONDS_PER_DAY = 86_400;
 
 /** The instant in the local time zone, as Go's time.Unix(...) would give it. */
 export function localGoTime(ns: bigint): GoTime {
@@ -48,45 +84,146 @@ export function goTimeToDate(t: GoTime): Date {
 /** The zero time.Time, which restic writes for unknown times. */
 export const zeroGoTime: GoTime = { ns: -62135596800n * NS_PER_S, offsetMinutes: 0 };
 
-function pad(n: number | bigint, width: number): string {
-  return String(n).padStart(width, '0');
+// Proleptic Gregorian calendar arithmetic on day numbers (days since 1970-01-01), in plain
+// integers: trees hold three times per node, and Date cannot represent years before 0 or the
+// nanoseconds anyway. Days past the end of a month roll over into the next, as in Go.
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * ((month + 9) % 12) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }
 
-/** RFC 3339 with nanoseconds, trailing zeros of the fraction trimmed: Go's time.RFC3339Nano. */
-export function formatGoTime(t: GoTime): string {
-  const offsetNs = BigInt(t.offsetMinutes) * 60n * NS_PER_S;
-  const wall = t.ns + offsetNs;
+function civilFromDays(days: number): [year: number, month: number, day: number] {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day];
+}
+
+/** Wall-clock seconds (local to the time's offset) and the nanosecond remainder. */
+function wallClock(t: GoTime): [seconds: number, nanos: number] {
+  const wall = t.ns + BigInt(t.offsetMinutes * 60) * NS_PER_S;
   let seconds = wall / NS_PER_S;
   let nanos = wall % NS_PER_S;
   if (nanos < 0n) {
     nanos += NS_PER_S;
     seconds -= 1n;
   }
-  const d = new Date(Number(seconds) * 1000);
-  const year = d.getUTCFullYear();
+  return [Number(seconds), Number(nanos)];
+}
+
+function fromWallClock(seconds: number, nanos: number, offsetMinutes: number): GoTime {
+  return { ns: BigInt(seconds - offsetMinutes * 60) * NS_PER_S + BigInt(nanos), offsetMinutes };
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+/** RFC 3339 with nanoseconds, trailing zeros of the fraction trimmed: Go's time.RFC3339Nano. */
+export function formatGoTime(t: GoTime): string {
+  const [seconds, nanos] = wallClock(t);
+  const days = Math.floor(seconds / SECONDS_PER_DAY);
+  const secondOfDay = seconds - days * SECONDS_PER_DAY;
+  const [year, month, day] = civilFromDays(days);
   if (year < 0 || year > 9999) throw new RangeError(`time out of range for RFC 3339: year ${year}`);
+  const hour = Math.floor(secondOfDay / 3600);
+  const minute = Math.floor(secondOfDay / 60) % 60;
   let text =
-    `${pad(year, 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}` +
-    `T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}`;
-  if (nanos !== 0n) text += '.' + pad(nanos, 9).replace(/0+$/, '');
+    `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}` +
+    `T${pad(hour, 2)}:${pad(minute, 2)}:${pad(secondOfDay % 60, 2)}`;
+  if (nanos !== 0) text += '.' + pad(nanos, 9).replace(/0+$/, '');
   if (t.offsetMinutes === 0) return text + 'Z';
   const sign = t.offsetMinutes < 0 ? '-' : '+';
   const abs = Math.abs(t.offsetMinutes);
   return `${text}${sign}${pad(Math.floor(abs / 60), 2)}:${pad(abs % 60, 2)}`;
 }
 
-const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+/**
+ * restic's FixTime: a year before 0 or after 9999 (which Go cannot write as RFC 3339) is set to
+ * 0 or 9999, keeping month, day and time of day in the time's own zone (Feb 29 of a year that
+ * becomes a common year rolls over to Mar 1, as Go's AddDate does).
+ */
+export function clampGoTimeYear(t: GoTime): GoTime {
+  const [seconds, nanos] = wallClock(t);
+  const days = Math.floor(seconds / SECONDS_PER_DAY);
+  const [year, month, day] = civilFromDays(days);
+  if (year >= 0 && year <= 9999) return t;
+  const clampedDays = daysFromCivil(year < 0 ? 0 : 9999, month, day);
+  return fromWallClock(clampedDays * SECONDS_PER_DAY + (seconds - days * SECONDS_PER_DAY), nanos, t.offsetMinutes);
+}
 
+const daysInMonth = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The last text parsed and its result: a node's three times, and neighbouring nodes', often agree. */
+let lastParsed: { text: string; time: GoTime } = { text: '', time: zeroGoTime };
+
+/** The value of the decimal digits text[start..end), or -1 if any is not a digit. */
+function digits(text: string, start: number, end: number): number {
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+function invalidTime(text: string): never {
+  throw new SyntaxError(`invalid RFC 3339 time: ${JSON.stringify(text)}`);
+}
+
+/**
+ * Parses RFC 3339 as Go's time.Time.UnmarshalJSON does: fields are range-checked, and digits of
+ * the fraction beyond nanoseconds are dropped.
+ */
 export function parseGoTime(text: string): GoTime {
-  const m = rfc3339.exec(text);
-  if (!m) throw new SyntaxError(`invalid RFC 3339 time: ${JSON.stringify(text)}`);
-  const [, y, mo, d, h, mi, s, frac, z, sign, oh, om] = m;
-  const offsetMinutes = z ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om));
-  const wallMs = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  // Date.UTC maps years 0..99 to 1900..1999; setUTCFullYear undoes that.
-  const wall = new Date(wallMs);
-  wall.setUTCFullYear(Number(y));
-  const nanos = frac ? BigInt(frac.padEnd(9, '0')) : 0n;
-  const ns = BigInt(wall.getTime()) * NS_PER_MS + nanos - BigInt(offsetMinutes) * 60n * NS_PER_S;
-  return { ns, offsetMinutes };
+  if (text === lastParsed.text) return lastParsed.time;
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 7);
+  const day = digits(text, 8, 10);
+  const hour = digits(text, 11, 13);
+  const minute = digits(text, 14, 16);
+  const second = digits(text, 17, 19);
+  const t = text.charCodeAt(10) | 0x20;
+  if (text.length < 20 || text[4] !== '-' || text[7] !== '-' || t !== 0x74 || text[13] !== ':' || text[16] !== ':') invalidTime(text);
+  if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) invalidTime(text);
+  const isLeap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const monthDays = month === 2 && !isLeap ? 28 : daysInMonth[month - 1];
+  if (monthDays === undefined || day < 1 || day > monthDays || hour > 23 || minute > 59 || second > 59) invalidTime(text);
+
+  let pos = 19;
+  let nanos = 0;
+  if (text[pos] === '.') {
+    let end = pos + 1;
+    while (end < text.length && text.charCodeAt(end) >= 0x30 && text.charCodeAt(end) <= 0x39) end++;
+    if (end === pos + 1) invalidTime(text);
+    const kept = Math.min(end, pos + 10);
+    nanos = digits(text, pos + 1, kept) * 10 ** (9 - (kept - pos - 1));
+    pos = end;
+  }
+  let offsetMinutes = 0;
+  const zone = text[pos];
+  if (zone === 'Z' || zone === 'z') {
+    if (pos + 1 !== text.length) invalidTime(text);
+  } else if ((zone === '+' || zone === '-') && pos + 6 === text.length && text[pos + 3] === ':') {
+    const oh = digits(text, pos + 1, pos + 3);
+    const om = digits(text, pos + 4, pos + 6);
+    if (oh < 0 || om < 0 || oh > 23 || om > 59) invalidTime(text);
+    offsetMinutes = (zone === '-' ? -1 : 1) * (oh * 60 + om) || 0;
+  } else {
+    invalidTime(text);
+  }
+  const seconds = daysFromCivil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second;
+  const time = fromWallClock(seconds, nanos, offsetMinutes);
+  lastParsed = { text, time };
+  return time;
 }
