@@ -39,8 +39,9 @@ export class LocalBackend implements Backend {
   }
 
   async stat(h: Handle): Promise<FileInfo> {
+    const path = this.pathOf(h);
     try {
-      const s = await stat(this.pathOf(h));
+      const s = await stat(path);
       return { name: h.type === 'config' ? 'config' : h.name, size: s.size };
     } catch (err) {
       if (isSystemError(err, 'ENOENT', 'ENOTDIR')) throw notFound(this.location, h);
@@ -49,9 +50,10 @@ export class LocalBackend implements Backend {
   }
 
   async read(h: Handle, range?: { offset: number; length: number }): Promise<Buffer> {
+    const path = this.pathOf(h);
     let fh;
     try {
-      fh = await open(this.pathOf(h), constants.O_RDONLY);
+      fh = await open(path, constants.O_RDONLY);
     } catch (err) {
       if (isSystemError(err, 'ENOENT', 'ENOTDIR')) throw notFound(this.location, h);
       throw ioError(`cannot open ${describe(h)}`, err);
@@ -114,8 +116,9 @@ export class LocalBackend implements Backend {
   }
 
   async remove(h: Handle): Promise<void> {
+    const path = this.pathOf(h);
     try {
-      await rm(this.pathOf(h), { force: true });
+      await rm(path, { force: true });
     } catch (err) {
       throw ioError(`cannot remove ${describe(h)}`, err);
     }

@@ -6,10 +6,11 @@ import { registerCheck } from './check.js';
 import { registerInit } from './init.js';
 import { registerKey } from './key.js';
 import { registerList } from './list.js';
+import { registerServer } from './server.js';
 
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [registerInit, registerKey, registerCat, registerList, registerCheck];
+const registrations: Register[] = [registerInit, registerKey, registerCat, registerList, registerCheck, registerServer];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

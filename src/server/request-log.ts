@@ -1,0 +1,45 @@
+// The request log: one JSON line per request (and per server event) on stdout or appended to a
+// file. Records are built from chosen fields only, so secrets and headers can never end up in it.
+
+import { createWriteStream, type WriteStream } from 'node:fs';
+
+export interface RequestRecord {
+  readonly client: string | null;
+  readonly method: string;
+  /** What was asked for, e.g. `data`, `config`, `list:index`, `create`, `admin:clients`. */
+  readonly kind: string;
+  readonly status: number;
+  /** Body bytes received (uploads) or sent (reads and lists). */
+  readonly bytes: number;
+  readonly ms: number;
+  readonly remote: string | null;
+}
+
+export class RequestLog {
+  private readonly file: WriteStream | null;
+
+  /** @param path a file to append to; null for stdout; 'off' to log nothing. */
+  constructor(private readonly path: string | null) {
+    this.file = path && path !== 'off' ? createWriteStream(path, { flags: 'a', mode: 0o640 }) : null;
+  }
+
+  request(r: RequestRecord): void {
+    this.write({ time: new Date().toISOString(), ...r, ms: Math.round(r.ms * 10) / 10 });
+  }
+
+  /** Server events (start, reload, audit results) share the stream so operators see one timeline. */
+  event(event: string, fields: Record<string, unknown> = {}): void {
+    this.write({ time: new Date().toISOString(), event, ...fields });
+  }
+
+  private write(record: object): void {
+    const line = JSON.stringify(record) + '\n';
+    if (this.file) this.file.write(line);
+    else if (this.path !== 'off') process.stdout.write(line);
+  }
+
+  async close(): Promise<void> {
+    const f = this.file;
+    if (f) await new Promise<void>((resolve) => f.end(resolve));
+  }
+}

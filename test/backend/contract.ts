@@ -1,0 +1,129 @@
+// The Backend contract: the same behaviour checks run against every backend — the local directory
+// and the REST backend talking to a real holdfast server on 127.0.0.1.
+
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import type { Backend, FileInfo, FileType, Handle } from '../../src/backend/backend.js';
+import { LocalBackend } from '../../src/backend/local.js';
+import { RestBackend } from '../../src/backend/rest.js';
+import { HoldfastError } from '../../src/errors.js';
+import { tempDir } from '../helpers/tmp.js';
+import { startServer } from '../server/harness.js';
+
+type Factory = (t: TestContext) => Promise<Backend>;
+
+const factories: Record<string, Factory> = {
+  local: async (t) => new LocalBackend(join(await tempDir(t), 'repo')),
+  rest: async (t) => {
+    const s = await startServer(t);
+    const { repo } = await s.addClient('contract');
+    const b = await RestBackend.open(repo, { retries: 0 });
+    t.after(() => b.close());
+    return b;
+  },
+};
+
+function object(size: number): { name: string; data: Buffer } {
+  const data = randomBytes(size);
+  return { name: createHash('sha256').update(data).digest('hex'), data };
+}
+
+async function listAll(b: Backend, type: FileType): Promise<FileInfo[]> {
+  const out: FileInfo[] = [];
+  for await (const f of b.list(type)) out.push(f);
+  return out.sort((x, y) => x.name.localeCompare(y.name));
+}
+
+async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(p, (err: unknown) => err instanceof HoldfastError && err.code === code);
+}
+
+for (const [kind, make] of Object.entries(factories)) {
+  describe(`Backend contract: ${kind}`, () => {
+    test('create is idempotent and every type lists empty', async (t) => {
+      const b = await make(t);
+      await b.create();
+      await b.create();
+      for (const type of ['data', 'keys', 'locks', 'snapshots', 'index'] as const) assert.deepEqual(await listAll(b, type), []);
+    });
+
+    test('write, stat and read back, whole and by range', async (t) => {
+      const b = await make(t);
+      await b.create();
+      const o = object(100_000);
+      const h: Handle = { type: 'data', name: o.name };
+      await b.write(h, o.data);
+      assert.deepEqual(await b.stat(h), { name: o.name, size: o.data.length });
+      assert.ok((await b.read(h)).equals(o.data));
+      assert.ok((await b.read(h, { offset: 0, length: 10 })).equals(o.data.subarray(0, 10)));
+      assert.ok((await b.read(h, { offset: 12_345, length: 50_000 })).equals(o.data.subarray(12_345, 62_345)));
+      assert.ok((await b.read(h, { offset: 99_999, length: 1 })).equals(o.data.subarray(99_999)));
+      assert.equal((await b.read(h, { offset: 500, length: 0 })).length, 0);
+    });
+
+    test('a range past the end is a short read, not silent truncation', async (t) => {
+      const b = await make(t);
+      await b.create();
+      const o = object(1000);
+      const h: Handle = { type: 'index', name: o.name };
+      await b.write(h, o.data);
+      await rejectsWith(b.read(h, { offset: 900, length: 200 }), 'ERR_CORRUPT');
+      await rejectsWith(b.read(h, { offset: 1000, length: 1 }), 'ERR_CORRUPT');
+    });
+
+    test('write-once: an identical retry succeeds, different content and a second config are refused', async (t) => {
+      const b = await make(t);
+      await b.create();
+      const o = object(4096);
+      const h: Handle = { type: 'snapshots', name: o.name };
+      await b.write(h, o.data);
+      await b.write(h, o.data);
+      await rejectsWith(b.write(h, randomBytes(100)), 'ERR_ALREADY_EXISTS');
+      assert.ok((await b.read(h)).equals(o.data), 'the stored object is unchanged');
+      await b.write({ type: 'config' }, Buffer.from('config one'));
+      await rejectsWith(b.write({ type: 'config' }, Buffer.from('config two')), 'ERR_ALREADY_EXISTS');
+      assert.equal((await b.read({ type: 'config' })).toString(), 'config one');
+    });
+
+    test('lists carry exact sizes, per type', async (t) => {
+      const b = await make(t);
+      await b.create();
+      const packs = [object(1), object(33_000), object(2_000_000)];
+      for (const p of packs) await b.write({ type: 'data', name: p.name }, p.data);
+      const key = object(456);
+      await b.write({ type: 'keys', name: key.name }, key.data);
+      const expected = packs.map((p) => ({ name: p.name, size: p.data.length })).sort((x, y) => x.name.localeCompare(y.name));
+      assert.deepEqual(await listAll(b, 'data'), expected);
+      assert.deepEqual(await listAll(b, 'keys'), [{ name: key.name, size: 456 }]);
+      assert.deepEqual(await listAll(b, 'index'), []);
+    });
+
+    test('remove deletes, and removing a missing file succeeds', async (t) => {
+      const b = await make(t);
+      await b.create();
+      const o = object(777);
+      const h: Handle = { type: 'locks', name: o.name };
+      await b.write(h, o.data);
+      await b.remove(h);
+      await rejectsWith(b.stat(h), 'ERR_NOT_FOUND');
+      await b.remove(h);
+      assert.deepEqual(await listAll(b, 'locks'), []);
+    });
+
+    test('missing files are ERR_NOT_FOUND; malformed names are refused before any I/O', async (t) => {
+      const b = await make(t);
+      await b.create();
+      const h: Handle = { type: 'data', name: object(10).name };
+      await rejectsWith(b.stat(h), 'ERR_NOT_FOUND');
+      await rejectsWith(b.read(h), 'ERR_NOT_FOUND');
+      await rejectsWith(b.read(h, { offset: 0, length: 5 }), 'ERR_NOT_FOUND');
+      await rejectsWith(b.stat({ type: 'config' }), 'ERR_NOT_FOUND');
+      for (const name of ['../config', 'ABCD'.repeat(16), 'a'.repeat(63), `${'a'.repeat(63)}/`]) {
+        await rejectsWith(b.stat({ type: 'data', name }), 'ERR_INVALID_ARGUMENT');
+        await rejectsWith(b.write({ type: 'data', name }, Buffer.from('x')), 'ERR_INVALID_ARGUMENT');
+      }
+    });
+  });
+}
