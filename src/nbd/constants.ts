@@ -133,6 +133,11 @@ export const DIRTY_FLAG = 1 << 0;
 export const BASE_ALLOCATION = 'base:allocation';
 export const DIRTY_BITMAP_PREFIX = 'qemu:dirty-bitmap:';
 
+/** The context qemu-nbd -B NAME exports a persistent dirty bitmap under. */
+export function dirtyBitmapContext(bitmap: string): string {
+  return DIRTY_BITMAP_PREFIX + bitmap;
+}
+
 /** The error values NBD allows on the wire; the numbers are Linux errno values. */
 export const Errno = {
   EPERM: 1,
