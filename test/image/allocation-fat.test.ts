@@ -112,3 +112,16 @@ test('FAT16: clusters marked bad are not read, and the copy still checks clean',
   assert.equal(copyFacts.status, 0, copyFacts.output);
   assert.deepEqual(await readFat(access, cleanup, copy, dir), files);
 });
+
+test('a FAT volume whose boot sector carries a fake whole-disk MBR is still one FAT volume', async (t) => {
+  if (!requireTools(t, 'mkfs.fat', 'fsck.fat')) return;
+  const { dir } = await workspace(t);
+  const image = join(dir, 'fat.img');
+  await patternImage(image, 64 << 20);
+  run('mkfs.fat', '-F', '16', '--mbr=y', image);
+  const facts = fsckFat(image);
+  const map = await detectAllocation(await fileSource(t, image));
+  assert.deepEqual(map.warnings, []);
+  assert.deepEqual(map.layout.map((p) => p.kind === 'volume' && [p.name, p.fs]), [['disk', 'fat16']]);
+  checkAgainstFsck(map, facts, 0);
+});

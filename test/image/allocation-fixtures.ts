@@ -51,10 +51,12 @@ export class Cleanup {
   /**
    * Attaches `image`, or the byte range of it given, to a free loop device. Ranges stand in for
    * partition devices (`losetup -P`), which kernels without partition-table support never create.
+   * A sector size other than 512 makes the device look like a 4Kn disk to partitioning tools.
    */
-  attach(image: string, range?: ImageRange): { device: string; detach: () => void } {
+  attach(image: string, range?: ImageRange, sectorSize?: number): { device: string; detach: () => void } {
     const limits = range === undefined ? [] : ['--offset', String(range.offset), '--sizelimit', String(range.length)];
-    const device = run('losetup', '--find', '--show', ...limits, image).trim();
+    const sector = sectorSize === undefined ? [] : ['--sector-size', String(sectorSize)];
+    const device = run('losetup', '--find', '--show', ...limits, ...sector, image).trim();
     let attached = true;
     const detach = (): void => {
       if (!attached) return;

@@ -208,3 +208,33 @@ test('MBR disk: primary and logical partitions, EBRs and gaps', async (t) => {
   await checkFat(access, cleanup, map, image, copy, p6, dir, p6Files);
   t.diagnostic(`MBR disk: used ${mib(map.usedBytes)} of ${mib(map.size)} in ${map.used.length} extents; metadata read ${map.metadataBytesRead} bytes`);
 });
+
+test('GPT with 4096-byte sectors', async (t) => {
+  if (!requireRoot(t) || !requireTools(t, 'sgdisk', 'mke2fs', 'dumpe2fs', 'losetup')) return;
+  const { dir, cleanup } = await workspace(t);
+  const image = join(dir, 'gpt4k.img');
+  await patternImage(image, 64 * MiB);
+  const disk = cleanup.attach(image, undefined, 4096);
+  run('sgdisk', '-o', '-n', '1:256:+40M', '-t', '1:8300', disk.device);
+  disk.detach();
+  const part: ImageRange = { offset: 1 * MiB, length: 40 * MiB };
+  const loop = cleanup.attach(image, part);
+  run('mke2fs', '-q', '-F', '-E', 'nodiscard', '-t', 'ext4', loop.device);
+  const notFree = ext2NotFree(dumpe2fs(loop.device), part.offset);
+  loop.detach();
+
+  const map = await detectAllocation(await fileSource(t, image));
+  assert.deepEqual(map.warnings, []);
+  assert.deepEqual(
+    map.layout.filter((p) => p.kind !== 'gap').map((p) => [p.kind === 'volume' ? p.fs : p.kind === 'table' ? p.table : '', p.offset, p.length]),
+    [
+      ['protective-mbr', 0, 4096],
+      ['gpt', 4096, 4096],
+      ['gpt', 8192, 16384],
+      ['ext4', part.offset, part.length],
+      ['gpt-backup', 64 * MiB - 5 * 4096, 16384],
+      ['gpt-backup', 64 * MiB - 4096, 4096],
+    ],
+  );
+  assert.deepEqual(usedWithin(map, part.offset, part.offset + part.length), mergeRanges(notFree));
+});
