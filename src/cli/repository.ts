@@ -32,30 +32,46 @@ export interface OpenOptions {
   readonly lock: LockMode;
   /** Create the default repository when it does not exist yet (backup without -r). */
   readonly createDefault?: (location: string) => void;
+  /** Aborted on the first Ctrl-C, for commands that stop cleanly by themselves. */
+  readonly interrupt?: AbortController;
 }
 
-/** Ctrl-C during a command: release what we hold, then exit the way restic does. */
+/**
+ * Ctrl-C during a command: a command that can stop gracefully (backup writes its index first)
+ * passes an AbortController and is asked to stop; otherwise, or on a second Ctrl-C, locks are
+ * released and the process exits the way restic does (130).
+ */
 const cleanups = new Set<() => Promise<void>>();
-let interrupted = false;
+const graceful = new Set<AbortController>();
+let interrupts = 0;
 
-function onSignal(signal: NodeJS.Signals): void {
-  if (interrupted) process.exit(130);
-  interrupted = true;
-  process.stderr.write(`\nholdfast: ${signal === 'SIGINT' ? 'interrupted' : signal}, cleaning up (press Ctrl-C again to stop at once)\n`);
+function onSignal(): void {
+  interrupts++;
+  if (interrupts === 1 && graceful.size > 0) {
+    process.stderr.write('\nholdfast: interrupted, stopping cleanly (press Ctrl-C again to stop at once)\n');
+    for (const c of graceful) c.abort();
+    return;
+  }
+  if (interrupts > 2) process.exit(130);
+  process.stderr.write('\nholdfast: interrupted, releasing locks\n');
   void Promise.allSettled([...cleanups].map((c) => c())).then(() => process.exit(130));
 }
 
-export function onInterrupt(cleanup: () => Promise<void>): () => void {
-  if (cleanups.size === 0) {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+function watchInterrupts(cleanup: () => Promise<void>, controller?: AbortController): () => void {
+  if (cleanups.size === 0 && graceful.size === 0) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   }
   cleanups.add(cleanup);
-  return () => cleanups.delete(cleanup);
-}
-
-export function wasInterrupted(): boolean {
-  return interrupted;
+  if (controller) graceful.add(controller);
+  return () => {
+    cleanups.delete(cleanup);
+    if (controller) graceful.delete(controller);
+    if (cleanups.size === 0 && graceful.size === 0) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  };
 }
 
 async function openOrCreate(g: GlobalOptions, options: OpenOptions): Promise<Repository> {
@@ -77,7 +93,7 @@ export async function withRepository<T>(g: GlobalOptions, options: OpenOptions, 
   const cleanup = async () => {
     await lock?.release().catch(() => undefined);
   };
-  const forget = onInterrupt(cleanup);
+  const forget = watchInterrupts(cleanup, options.interrupt);
   try {
     if (options.lock !== 'none' && g.lock !== false) lock = await RepositoryLock.acquire(repo, options.lock === 'exclusive');
     return await fn(repo);

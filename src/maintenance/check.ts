@@ -7,7 +7,8 @@ import { decodeSnapshot } from '../format/snapshot.js';
 import { hashId } from '../format/id.js';
 import { packSizeOf, type PackedBlob } from '../format/pack.js';
 import type { BlobLocation } from '../repository/master-index.js';
-import { forEachLimited, type Repository } from '../repository/repository.js';
+import { forEachLimited } from '../concurrency.js';
+import type { Repository } from '../repository/repository.js';
 import { loadTree } from '../repository/trees.js';
 import { type ReadDataSubset, selectPacks } from './read-data-subset.js';
 

@@ -10,6 +10,7 @@ import { type CryptoKey, open, seal } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
 import { decodeIndexFile, encodeIndexFile, type IndexPack } from '../format/index-file.js';
 import { type BlobType, checkBlobsFitHeader, decodePackHeader, EAGER_TRAILER_READ, type PackedBlob, parsePackTrailer, TRAILER_SIZE } from '../format/pack.js';
+import { forEachLimited } from '../concurrency.js';
 import { CryptoPool } from './crypto-pool.js';
 import { MasterIndex } from './master-index.js';
 import { type FinishedPack, Packer } from './packer.js';
@@ -25,6 +26,8 @@ export interface RepositoryOptions {
   readonly uploadConcurrency?: number;
   /** Worker threads for sealing and opening blobs. */
   readonly workers?: number;
+  /** Seal and count blobs but store nothing (backup --dry-run). */
+  readonly dryRun?: boolean;
 }
 
 export interface SaveResult {
@@ -204,6 +207,38 @@ export class Repository {
     return blobs;
   }
 
+  /**
+   * Finds packs that no index file describes (left by a backup that was killed after uploading
+   * them) and adds their blobs from the packs' own headers, so this run does not upload them
+   * again. They are described in the index files this session writes.
+   */
+  async adoptUnindexedPacks(): Promise<{ packs: number; bytes: number }> {
+    const orphans: { name: string; size: number }[] = [];
+    for await (const f of this.backend.list('data')) if (!this.index.hasPack(f.name)) orphans.push(f);
+    let packs = 0;
+    let bytes = 0;
+    await forEachLimited(orphans, 8, async (f) => {
+      let blobs: PackedBlob[];
+      try {
+        blobs = await this.readPackHeader(f.name, f.size);
+      } catch {
+        // A damaged orphan is simply not reused; check reports it and prune removes it.
+        return;
+      }
+      if (this.index.addPack(f.name, blobs)) {
+        this.unindexed.push({ id: f.name, blobs });
+        packs++;
+        bytes += f.size;
+      }
+    });
+    return { packs, bytes };
+  }
+
+  /** Resolves when the crypto workers can take more data; producers await it to bound memory. */
+  async ready(): Promise<void> {
+    await this.crypto().ready();
+  }
+
   hasBlob(type: BlobType, id: string): boolean {
     return this.index.has(type, id) || this.inFlight.has(type + id);
   }
@@ -222,10 +257,11 @@ export class Repository {
     const { id, sealed, uncompressedLength } = await pool.seal(data, level, knownId, donate);
     if (this.hasBlob(type, id)) return { id, known: true, storedBytes: 0 };
     this.inFlight.add(type + id);
-    const packer = this.packers[type];
-    packer.add(id, sealed, uncompressedLength);
     this.stats.blobsSaved++;
     this.stats.blobBytesSaved += sealed.length;
+    if (this.options.dryRun) return { id, known: false, storedBytes: sealed.length };
+    const packer = this.packers[type];
+    packer.add(id, sealed, uncompressedLength);
     if (packer.size >= this.packSize) await this.finishPack(type);
     return { id, known: false, storedBytes: sealed.length };
   }
@@ -305,13 +341,4 @@ export class Repository {
     this.pool = undefined;
     await this.backend.close();
   }
-}
-
-/** Runs `fn` over items with at most `limit` running at once. */
-export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  });
-  await Promise.all(runners);
 }

@@ -1,0 +1,61 @@
+// Bounded concurrency used by every layer: a counting semaphore and limited parallel loops.
+// Like errors.ts it imports nothing and sits below all layers.
+
+export class Semaphore {
+  private available: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly limit: number) {
+    this.available = limit;
+  }
+
+  async acquire(): Promise<void> {
+    if (this.available > 0) {
+      this.available--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.available++;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+}
+
+/** Runs `fn` over items with at most `limit` running at once; the first failure is thrown after all settle. */
+export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length && !failure) {
+      const i = next++;
+      try {
+        await fn(items[i]!, i);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  });
+  await Promise.all(runners);
+  if (failure) throw failure.error;
+}
+
+/** Like forEachLimited, collecting results in input order. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  await forEachLimited(items, limit, async (item, i) => {
+    results[i] = await fn(item, i);
+  });
+  return results;
+}
