@@ -274,10 +274,8 @@ export async function copyUsed(from: string, map: AllocationMap, to: string): Pr
 export interface Ext2Facts {
   blockSize: number;
   blockCount: number;
-  firstBlock: number;
   /** Free blocks as dumpe2fs lists them per group, as [first, last] inclusive. */
   free: Array<[number, number]>;
-  features: string[];
   /** Groups whose block bitmap was never written (computed from the layout instead). */
   blockUninitGroups: number;
   /** Block number of each group's block bitmap. */
@@ -305,9 +303,7 @@ export function dumpe2fs(image: string): Ext2Facts {
   return {
     blockSize,
     blockCount: Number(field('Block count')),
-    firstBlock: Number(field('First block')),
     free,
-    features: field('Filesystem features').split(/\s+/),
     blockUninitGroups: (text.match(/^Group \d+:.*BLOCK_UNINIT/gm) ?? []).length,
     blockBitmaps: [...text.matchAll(/^ {2}Block bitmap at (\d+)/gm)].map((m) => Number(m[1])),
   };

@@ -3,7 +3,7 @@
 
 import { HoldfastError, invalidArgument } from '../../errors.js';
 import { extAllocation } from './ext-allocation.js';
-import { extNameOf, hasExtMagic, parseExtSuperblock } from './ext-superblock.js';
+import { extNameOf, extSuperblockOffset, hasExtMagic, parseExtSuperblock } from './ext-superblock.js';
 import { ExtentBuilder } from './extent-builder.js';
 import { fatAllocation, isFatBootSector, parseFatBootSector } from './fat.js';
 import { foreignSignature } from './foreign-signatures.js';
@@ -140,9 +140,10 @@ async function probeVolume(
   };
 
   try {
-    if (head.length >= 2048 && hasExtMagic(head.subarray(1024, 2048))) {
-      fs = extNameOf(head.subarray(1024, 2048));
-      const sb = parseExtSuperblock(head.subarray(1024, 2048), v.length);
+    const sbBytes = head.subarray(extSuperblockOffset, extSuperblockOffset + 1024);
+    if (sbBytes.length === 1024 && hasExtMagic(sbBytes)) {
+      fs = extNameOf(sbBytes);
+      const sb = parseExtSuperblock(sbBytes, v.length);
       fsLength = sb.blocksCount * sb.blockSize;
       await extAllocation({ reader, base: v.offset, length: v.length, sb, out: extents, warn });
     } else {

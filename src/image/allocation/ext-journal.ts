@@ -1,6 +1,5 @@
-// Block bitmaps waiting in an ext3/ext4 journal. A volume copied while mounted (or after a crash)
-// has transactions the kernel committed but has not written home yet; their bitmap copies say
-// which blocks are allocated after the replay that the next mount or fsck performs.
+// Block bitmaps waiting in the journal of an ext3/4 volume copied while mounted (or after a crash):
+// committed transactions not yet written home say which blocks are in use once they are replayed.
 
 import { HoldfastError } from '../../errors.js';
 import type { ExtSuperblock } from './ext-superblock.js';

@@ -8,7 +8,7 @@ import type { FsType } from './types.js';
 export const extSuperblockOffset = 1024;
 export const extMagic = 0xef53;
 
-const compat = { hasJournal: 0x4, sparseSuper2: 0x200, fastCommit: 0x400 } as const;
+const compat = { hasJournal: 0x4, sparseSuper2: 0x200 } as const;
 const incompat = {
   filetype: 0x2,
   recover: 0x4,
@@ -57,7 +57,6 @@ export interface ExtSuperblock {
   hasJournal: boolean;
   journalInode: number;
   needsRecovery: boolean;
-  fastCommit: boolean;
 }
 
 function corrupt(reason: string): HoldfastError {
@@ -136,6 +135,13 @@ export function parseExtSuperblock(sb: Buffer, volumeBytes: number): ExtSuperblo
   const inodeSize = revLevel === 0 ? 128 : sb.readUInt16LE(0x58);
   if (inodeSize < 128 || inodeSize > blockSize || (inodeSize & (inodeSize - 1)) !== 0) throw corrupt(`inode size ${inodeSize} is invalid`);
 
+  const gdtBlocks = Math.ceil(groupCount / descPerBlock);
+  const reservedGdtBlocks = sb.readUInt16LE(0xce);
+  if (reservedGdtBlocks > blockSize / 4) throw corrupt(`${reservedGdtBlocks} reserved descriptor blocks is out of range`);
+  const metaBg = (featIncompat & incompat.metaBg) !== 0;
+  const firstMetaBg = sb.readUInt32LE(0x104);
+  if (metaBg && firstMetaBg > gdtBlocks) throw corrupt(`first meta_bg ${firstMetaBg} is beyond the ${gdtBlocks} descriptor blocks`);
+
   const uuid = Buffer.from(sb.subarray(0x68, 0x78));
   const csumSeed = featIncompat & incompat.csumSeed ? sb.readUInt32LE(0x270) : crc32cUpdate(0xffffffff, uuid);
   const fsType = extNameOf(sb);
@@ -152,10 +158,10 @@ export function parseExtSuperblock(sb: Buffer, volumeBytes: number): ExtSuperblo
     groupCount,
     descSize,
     descPerBlock,
-    gdtBlocks: Math.ceil(groupCount / descPerBlock),
-    reservedGdtBlocks: sb.readUInt16LE(0xce),
-    firstMetaBg: sb.readUInt32LE(0x104),
-    metaBg: (featIncompat & incompat.metaBg) !== 0,
+    gdtBlocks,
+    reservedGdtBlocks,
+    firstMetaBg,
+    metaBg,
     sparseSuper: (featRo & roCompat.sparseSuper) !== 0,
     sparseSuper2: (featCompat & compat.sparseSuper2) !== 0,
     backupGroups: [sb.readUInt32LE(0x24c), sb.readUInt32LE(0x250)],
@@ -167,6 +173,5 @@ export function parseExtSuperblock(sb: Buffer, volumeBytes: number): ExtSuperblo
     hasJournal: (featCompat & compat.hasJournal) !== 0,
     journalInode: sb.readUInt32LE(0xe0),
     needsRecovery: (featIncompat & incompat.recover) !== 0,
-    fastCommit: (featCompat & compat.fastCommit) !== 0,
   };
 }

@@ -1,6 +1,5 @@
-// FAT12/16/32: the boot sector's BPB gives the reserved sectors, the FATs and (FAT12/16) the root
-// directory, which are always used; a data cluster is used when any FAT copy has a non-zero,
-// non-bad entry for it.
+// FAT12/16/32: reserved sectors, FATs and (FAT12/16) the root directory are always used; a data
+// cluster is used when any FAT copy has a non-zero entry for it that is not the bad-cluster mark.
 
 import type { ExtentBuilder } from './extent-builder.js';
 import type { MetadataReader } from './metadata-reader.js';
