@@ -44,6 +44,11 @@ export interface Snapshot {
   programVersion?: string;
   summary?: SnapshotSummary;
   /**
+   * holdfast's open-file log: files another process held open for writing while the backup read
+   * them, which may therefore be inconsistent. restic ignores the field.
+   */
+  openFiles?: string[];
+  /**
    * Fields this version does not know, as [key, raw JSON text] in the order they were read. They
    * are written back after the known fields, so rewriting a newer tool's snapshot keeps them.
    */
@@ -80,6 +85,7 @@ const knownKeys = new Set([
   'original',
   'program_version',
   'summary',
+  'holdfast_open_files',
 ]);
 
 function stringArrayJson(values: readonly string[]): string {
@@ -119,6 +125,7 @@ export function encodeSnapshot(sn: Snapshot): Buffer {
   }
   if (sn.programVersion) s += ',"program_version":' + goJsonString(sn.programVersion);
   if (sn.summary) s += ',"summary":' + encodeSummary(sn.summary);
+  if (sn.openFiles?.length) s += ',"holdfast_open_files":' + stringArrayJson(sn.openFiles);
   for (const [key, json] of sn.unknownFields ?? []) s += ',' + goJsonString(key) + ':' + json;
   return Buffer.from(s + '}', 'utf8');
 }
@@ -236,6 +243,9 @@ export function decodeSnapshot(data: Uint8Array | string): Snapshot {
         break;
       case 'summary':
         sn.summary = readSummary(r);
+        break;
+      case 'holdfast_open_files':
+        sn.openFiles = readStrings(r);
         break;
     }
   }

@@ -97,3 +97,11 @@ test('malformed snapshots are corrupt data', () => {
   ];
   for (const json of bad) assert.throws(() => decodeSnapshot(json), isCorrupt, json);
 });
+
+test('the open-file log is written after the summary and read back', () => {
+  const sn = decodeSnapshot(Buffer.from('{"time":"2020-01-02T03:04:05Z","tree":"' + 'a'.repeat(64) + '","paths":["/x"]}'));
+  sn.openFiles = ['/x/db.sqlite', '/x/log "1"'];
+  const text = encodeSnapshot(sn).toString();
+  assert.ok(text.endsWith(',"holdfast_open_files":["/x/db.sqlite","/x/log \\"1\\""]}'));
+  assert.deepEqual(decodeSnapshot(Buffer.from(text)).openFiles, sn.openFiles);
+});
