@@ -27,9 +27,15 @@ export interface OpenJob extends JobData {
   readonly expectedId?: string | undefined;
 }
 
-export type CryptoJob = SealJob | OpenJob;
+/** SHA-256 only: the data comes back with the id, so unchanged image blocks cost no compression. */
+export interface HashJob extends JobData {
+  readonly kind: 'hash';
+}
+
+export type CryptoJob = SealJob | OpenJob | HashJob;
 
 export type CryptoResult =
   | { readonly kind: 'seal'; readonly id: string; readonly sealed: Buffer; readonly uncompressedLength?: number | undefined }
   | { readonly kind: 'open'; readonly plain: Buffer }
+  | { readonly kind: 'hash'; readonly id: string; readonly data: Buffer }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };

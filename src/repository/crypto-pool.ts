@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HoldfastError, type ErrorCode } from '../errors.js';
 import type { CryptoKey } from '../format/crypto.js';
-import type { CryptoJob, CryptoResult, KeyMaterial, OpenJob, SealJob } from './crypto-jobs.js';
+import type { CryptoJob, CryptoResult, HashJob, KeyMaterial, OpenJob, SealJob } from './crypto-jobs.js';
 
 interface Pending {
   readonly job: CryptoJob;
@@ -97,6 +97,18 @@ export class CryptoPool {
     const r = await this.submit(job);
     if (r.kind !== 'open') throw new Error('unexpected worker result');
     return asBuffer(r.plain);
+  }
+
+  /**
+   * The SHA-256 of `data` as a blob id, computed in a worker; the bytes come back with it (moved
+   * without a copy when donated), so a caller can still store them when the id is new.
+   */
+  async hash(data: Uint8Array, donate = false): Promise<{ id: string; data: Buffer }> {
+    const t = transferable(data, donate);
+    const job: HashJob = { kind: 'hash', data: t.buffer, byteOffset: t.byteOffset, byteLength: t.byteLength };
+    const r = await this.submit(job);
+    if (r.kind !== 'hash') throw new Error('unexpected worker result');
+    return { id: r.id, data: asBuffer(r.data) };
   }
 
   /** Resolves when the workers have room for more work; callers await it to bound memory. */

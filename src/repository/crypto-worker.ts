@@ -1,5 +1,5 @@
-// Runs in a worker thread: hashes, compresses and seals blobs, or opens and verifies them, so the
-// CPU-heavy part of backup and restore runs on every core while the main thread does I/O.
+// Runs in a worker thread: hashes, compresses and seals blobs, opens and verifies them, or only
+// hashes, so the CPU-heavy part of backup and restore runs on every core while the main thread does I/O.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { decompressBlob, loadZstd } from '../format/compression.js';
@@ -17,6 +17,7 @@ const zstd = await loadZstd();
 
 function run(job: CryptoJob): CryptoResult {
   const data = Buffer.from(job.data, job.byteOffset, job.byteLength);
+  if (job.kind === 'hash') return { kind: 'hash', id: hashId(data), data };
   if (job.kind === 'seal') {
     const id = job.id ?? hashId(data);
     let payload: Buffer = data;
@@ -47,7 +48,7 @@ parentPort!.on('message', (batch: { seq: number; jobs: CryptoJob[] }) => {
     try {
       const result = run(job);
       results.push(result);
-      const out = result.kind === 'seal' ? result.sealed : result.kind === 'open' ? result.plain : undefined;
+      const out = result.kind === 'seal' ? result.sealed : result.kind === 'open' ? result.plain : result.kind === 'hash' ? result.data : undefined;
       // Fresh buffers from seal/open/decompress own their memory and can move without a copy.
       if (out && out.byteOffset === 0 && out.byteLength === out.buffer.byteLength) transfer.push(out.buffer as ArrayBuffer);
     } catch (err) {

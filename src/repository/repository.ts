@@ -239,6 +239,14 @@ export class Repository {
     await this.crypto().ready();
   }
 
+  /**
+   * Hashes data in a worker without compressing it, returning the bytes with their id: for
+   * callers that store only what is new (image blocks) and need the id before deciding.
+   */
+  hash(data: Uint8Array, donate = false): Promise<{ id: string; data: Buffer }> {
+    return this.crypto().hash(data, donate);
+  }
+
   hasBlob(type: BlobType, id: string): boolean {
     return this.index.has(type, id) || this.inFlight.has(type + id);
   }
