@@ -1,6 +1,7 @@
 // The list of commands. Each command lives in its own file and registers itself here.
 
 import type { Command } from 'commander';
+import { registerBackup } from './backup.js';
 import { registerCat } from './cat.js';
 import { registerCheck } from './check.js';
 import { registerInit } from './init.js';
@@ -10,7 +11,7 @@ import { registerServer } from './server.js';
 
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [registerInit, registerKey, registerCat, registerList, registerCheck, registerServer];
+const registrations: Register[] = [registerInit, registerBackup, registerKey, registerCat, registerList, registerCheck, registerServer];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

@@ -1,0 +1,342 @@
+// Walks the source directories and turns them into trees and data blobs: compares each file with
+// the parent snapshot's node and reads only new and changed files; saves trees bottom-up.
+
+import type { BigIntStats } from 'node:fs';
+import { type FileHandle, lstat, open } from 'node:fs/promises';
+import { FileChunker } from '../chunker/chunk-file.js';
+import { MIN_SIZE } from '../chunker/params.js';
+import { Semaphore, mapLimited } from '../concurrency.js';
+import { HoldfastError, messageOf } from '../errors.js';
+import { hashId } from '../format/id.js';
+import type { Node } from '../format/node.js';
+import { TreeBuilder } from '../format/tree.js';
+import type { DirectoryRules, ExcludeRules } from '../fs/exclude-rules.js';
+import { listDirectory } from '../fs/list-directory.js';
+import { nodeFromStat } from '../fs/node-from-stat.js';
+import { joinPath } from '../fs/paths.js';
+import type { FsWarning } from '../fs/warning.js';
+import type { Repository } from '../repository/repository.js';
+import { loadTree } from '../repository/trees.js';
+import { type BackupCounters, newCounters } from './summary.js';
+import type { TargetNode } from './targets.js';
+
+export type ArchiveEvent =
+  | { readonly type: 'file-start'; readonly path: string }
+  | { readonly type: 'file-done'; readonly path: string; readonly size: number; readonly read: boolean }
+  | { readonly type: 'read'; readonly bytes: number }
+  | { readonly type: 'warning'; readonly path: string; readonly message: string };
+
+export interface ArchiverOptions {
+  /** Read every file, even those the parent snapshot says are unchanged. */
+  readonly force?: boolean;
+  readonly rules: ExcludeRules;
+  /** Files read at the same time. */
+  readonly readConcurrency?: number;
+  /** Tells which files some process held open for writing while we read them. */
+  readonly openFiles?: { wasOpenForWrite(device: bigint, inode: bigint): boolean } | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly onEvent?: (e: ArchiveEvent) => void;
+}
+
+/** Entries of one directory processed at once; directories below add their own. */
+const ENTRIES_IN_PARALLEL = 8;
+
+type ParentEntries = Map<string, Node>;
+
+const nameKey = (name: Buffer) => name.toString('latin1');
+const display = (path: Buffer) => path.toString('utf8');
+
+/** restic's rule: a file is unchanged when type, mtime, ctime, inode and size all match. */
+function unchanged(parent: Node | undefined, node: Node): boolean {
+  return (
+    parent !== undefined &&
+    parent.type === 'file' &&
+    parent.content !== null &&
+    parent.mtime.ns === node.mtime.ns &&
+    parent.ctime.ns === node.ctime.ns &&
+    parent.inode === node.inode &&
+    parent.size === node.size
+  );
+}
+
+export class Archiver {
+  readonly counters: BackupCounters = newCounters();
+  /** Files that were open for writing by another process while this run read them. */
+  readonly openForWrite: string[] = [];
+  private readonly readSlots: Semaphore;
+  private readonly chunkers: FileChunker[] = [];
+  /** Content of hard-linked files already read in this run, by device and inode. */
+  private readonly linked = new Map<string, { mtime: bigint; size: bigint; content: string[] }>();
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly options: ArchiverOptions,
+  ) {
+    this.readSlots = new Semaphore(options.readConcurrency ?? 4);
+  }
+
+  /** Archives the targets; returns the root tree's id. */
+  async run(root: TargetNode, parentTree: string | undefined): Promise<string> {
+    const parent = parentTree ? await this.treeEntries(parentTree) : undefined;
+    if (!root.target) return this.saveVirtualTree(root, parent);
+    // "." was given: the current directory's entries are the root's entries.
+    const st = await this.stat(root.path);
+    if (!st?.isDirectory()) throw new HoldfastError('ERR_INVALID_ARGUMENT', `${display(root.path)} is not a directory`);
+    const tree = await this.saveDirectoryTree(root.path, st, undefined, parent);
+    if (tree === undefined) throw new HoldfastError('ERR_IO', `cannot read ${display(root.path)}`);
+    return tree;
+  }
+
+  private emit(e: ArchiveEvent): void {
+    this.options.onEvent?.(e);
+  }
+
+  private warn(path: Buffer, err: unknown): void {
+    this.counters.errors++;
+    this.emit({ type: 'warning', path: display(path), message: messageOf(err) });
+  }
+
+  /** Partial reads the fs layer reports (an unreadable xattr): shown, but the entry is kept. */
+  private readonly fsWarning = (w: FsWarning): void => {
+    this.emit({ type: 'warning', path: display(w.path), message: w.message });
+  };
+
+  private checkAborted(): void {
+    if (this.options.signal?.aborted) throw new HoldfastError('ERR_INTERRUPTED', 'backup interrupted');
+  }
+
+  private async stat(path: Buffer): Promise<BigIntStats | undefined> {
+    try {
+      return await lstat(path, { bigint: true });
+    } catch (err) {
+      this.warn(path, err);
+      return undefined;
+    }
+  }
+
+  private async treeEntries(treeId: string): Promise<ParentEntries> {
+    const entries: ParentEntries = new Map();
+    for (const node of await loadTree(this.repo, treeId)) entries.set(nameKey(node.name), node);
+    return entries;
+  }
+
+  private async parentEntriesOf(parentNode: Node | undefined): Promise<ParentEntries | undefined> {
+    if (parentNode?.type !== 'dir' || !parentNode.subtree) return undefined;
+    try {
+      return await this.treeEntries(parentNode.subtree);
+    } catch {
+      // A damaged parent only costs reading everything below it again.
+      return undefined;
+    }
+  }
+
+  /** A directory that only leads to given paths: its own metadata, and only the given children. */
+  private async saveVirtualTree(node: TargetNode, parent: ParentEntries | undefined): Promise<string> {
+    const children = [...node.children.values()].sort((a, b) => Buffer.compare(a.name, b.name));
+    const nodes = await mapLimited(children, ENTRIES_IN_PARALLEL, async (child) => {
+      const parentNode = parent?.get(nameKey(child.name));
+      if (child.target) return this.archiveEntry(child.path, child.name, parentNode, undefined);
+      const st = await this.stat(child.path);
+      if (!st) return null;
+      if (!st.isDirectory()) throw new HoldfastError('ERR_INVALID_ARGUMENT', `${display(child.path)} is not a directory`);
+      const dirNode = await nodeFromStat(child.name, child.path, st, { warn: this.fsWarning });
+      dirNode.subtree = await this.saveVirtualTree(child, await this.parentEntriesOf(parentNode));
+      this.countDirectory(dirNode, parentNode);
+      return dirNode;
+    });
+    return this.saveTree(nodes);
+  }
+
+  /**
+   * One entry: a source given on the command line (no `dirRules`) or an entry of a directory
+   * being archived. Returns null when it is excluded or cannot be read.
+   */
+  private async archiveEntry(path: Buffer, name: Buffer, parentNode: Node | undefined, dirRules: DirectoryRules | undefined): Promise<Node | null> {
+    this.checkAborted();
+    const { rules } = this.options;
+    if (dirRules && !rules.isEmpty && dirRules.excludesName(name)) return null;
+    const st = await this.stat(path);
+    if (!st) return null;
+    if (!rules.isEmpty && (dirRules ? dirRules.excludesStat(st) : await rules.excludesSource(path, st))) return null;
+    // restic 0.14 leaves sockets out of snapshots; so do we, so both make the same trees.
+    if (st.isSocket()) return null;
+    let node: Node;
+    try {
+      node = await nodeFromStat(name, path, st, { warn: this.fsWarning });
+    } catch (err) {
+      this.warn(path, err);
+      return null;
+    }
+    if (node.type === 'file') return this.archiveFile(path, st, node, parentNode);
+    if (node.type !== 'dir') return node;
+    const subtree = await this.saveDirectoryTree(path, st, { dirRules, name }, await this.parentEntriesOf(parentNode));
+    if (subtree === undefined) return null;
+    node.subtree = subtree;
+    this.countDirectory(node, parentNode);
+    return node;
+  }
+
+  /**
+   * Saves the tree of a real directory's entries; undefined when it cannot be read. `within` is
+   * the directory's parent's rules (absent for a source, whose rules start fresh).
+   */
+  private async saveDirectoryTree(
+    path: Buffer,
+    st: BigIntStats,
+    within: { dirRules: DirectoryRules | undefined; name: Buffer } | undefined,
+    parent: ParentEntries | undefined,
+  ): Promise<string | undefined> {
+    let names: Buffer[];
+    try {
+      names = await listDirectory(path);
+    } catch (err) {
+      this.warn(path, err);
+      return undefined;
+    }
+    const { rules } = this.options;
+    const dirRules = within?.dirRules ? await within.dirRules.subdirectory(within.name, st, names) : await rules.sourceDirectory(path, st, names);
+    const nodes = await mapLimited(names, ENTRIES_IN_PARALLEL, (name) =>
+      this.archiveEntry(joinPath(path, name), name, parent?.get(nameKey(name)), dirRules),
+    );
+    if (parent) await this.countDeleted(parent, nodes);
+    return this.saveTree(nodes);
+  }
+
+  private countDirectory(node: Node, parentNode: Node | undefined): void {
+    if (parentNode?.type !== 'dir') this.counters.dirsNew++;
+    else if (parentNode.subtree === node.subtree) this.counters.dirsUnmodified++;
+    else this.counters.dirsChanged++;
+  }
+
+  /** Entries of the parent's directory that are gone now; a gone directory counts with its contents. */
+  private async countDeleted(parent: ParentEntries, present: readonly (Node | null)[]): Promise<void> {
+    const kept = new Set(present.filter((n): n is Node => n !== null).map((n) => nameKey(n.name)));
+    for (const [key, old] of parent) {
+      if (kept.has(key)) continue;
+      if (old.type !== 'dir') {
+        this.counters.filesDeleted++;
+        continue;
+      }
+      this.counters.dirsDeleted++;
+      const below = await this.parentEntriesOf(old);
+      if (below) await this.countDeleted(below, []);
+    }
+  }
+
+  private async saveTree(nodes: readonly (Node | null)[]): Promise<string> {
+    const builder = new TreeBuilder();
+    for (const n of nodes) if (n) builder.add(n);
+    const bytes = builder.finish();
+    const result = await this.repo.saveBlob('tree', bytes, hashId(bytes));
+    if (!result.known) {
+      this.counters.treeBlobs++;
+      this.counters.dataAdded += bytes.length;
+      this.counters.dataAddedPacked += result.storedBytes;
+    }
+    return result.id;
+  }
+
+  private async archiveFile(path: Buffer, st: BigIntStats, node: Node, parentNode: Node | undefined): Promise<Node | null> {
+    const shown = display(path);
+    this.counters.totalFilesProcessed++;
+    this.counters.totalBytesProcessed += Number(st.size);
+    if (!this.options.force && unchanged(parentNode, node) && parentNode!.content!.every((id) => this.repo.hasBlob('data', id))) {
+      node.content = parentNode!.content;
+      this.counters.filesUnmodified++;
+      this.emit({ type: 'file-done', path: shown, size: Number(st.size), read: false });
+      return node;
+    }
+    const linkKey = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
+    const known = linkKey ? this.linked.get(linkKey) : undefined;
+    if (known && known.mtime === st.mtimeNs && known.size === st.size) {
+      node.content = known.content;
+    } else {
+      this.emit({ type: 'file-start', path: shown });
+      const read = await this.readFile(path, st);
+      if (!read) return null;
+      node.content = read.content;
+      node.size = BigInt(read.bytes);
+      if (linkKey) this.linked.set(linkKey, { mtime: st.mtimeNs, size: st.size, content: read.content });
+      if (this.options.openFiles?.wasOpenForWrite(st.dev, st.ino)) this.openForWrite.push(shown);
+    }
+    if (parentNode?.type === 'file') this.counters.filesChanged++;
+    else this.counters.filesNew++;
+    this.emit({ type: 'file-done', path: shown, size: Number(node.size), read: true });
+    return node;
+  }
+
+  /** Reads, chunks and saves a file's content; null (with a warning) when it cannot be read. */
+  private async readFile(path: Buffer, st: BigIntStats): Promise<{ content: string[]; bytes: number } | null> {
+    const pending: Promise<string>[] = [];
+    let bytes = 0;
+    await this.readSlots.acquire();
+    let handle;
+    try {
+      handle = await open(path, 'r');
+    } catch (err) {
+      this.readSlots.release();
+      this.warn(path, err);
+      return null;
+    }
+    try {
+      const save = async (chunk: Buffer) => {
+        bytes += chunk.length;
+        this.counters.bytesRead += chunk.length;
+        this.emit({ type: 'read', bytes: chunk.length });
+        await this.repo.ready();
+        pending.push(this.saveData(chunk));
+      };
+      const small = st.size < BigInt(MIN_SIZE) ? await readSmall(handle, Number(st.size)) : undefined;
+      if (small) {
+        if (small.length > 0) await save(small);
+      } else {
+        const chunker = this.chunkers.pop() ?? new FileChunker(this.repo.config.chunkerPolynomial);
+        try {
+          for await (const chunk of chunker.chunks(handle)) {
+            this.checkAborted();
+            await save(chunk);
+          }
+        } finally {
+          this.chunkers.push(chunker);
+        }
+      }
+    } catch (err) {
+      if (err instanceof HoldfastError && err.code === 'ERR_INTERRUPTED') throw err;
+      this.warn(path, err);
+      return null;
+    } finally {
+      await handle.close().catch(() => undefined);
+      this.readSlots.release();
+    }
+    return { content: await Promise.all(pending), bytes };
+  }
+
+  private async saveData(chunk: Buffer): Promise<string> {
+    // The chunk is handed to a worker without a copy: its length must be taken first.
+    const length = chunk.byteLength;
+    const r = await this.repo.saveBlob('data', chunk, undefined, true);
+    if (!r.known) {
+      this.counters.dataBlobs++;
+      this.counters.dataAdded += length;
+      this.counters.dataAddedPacked += r.storedBytes;
+    }
+    return r.id;
+  }
+}
+
+/**
+ * Reads a file expected to be smaller than the chunker's minimum in one go, into a buffer of
+ * exactly its size (so it can move to a worker without a copy). Returns undefined if the file
+ * has grown since it was stat'ed, so the caller chunks it instead.
+ */
+async function readSmall(handle: FileHandle, expected: number): Promise<Buffer | undefined> {
+  const buf = Buffer.allocUnsafeSlow(expected);
+  let length = 0;
+  while (length < expected) {
+    const { bytesRead } = await handle.read(buf, length, expected - length, length);
+    if (bytesRead === 0) return buf.subarray(0, length);
+    length += bytesRead;
+  }
+  const { bytesRead } = await handle.read(Buffer.allocUnsafe(1), 0, 1, expected);
+  return bytesRead === 0 ? buf : undefined;
+}

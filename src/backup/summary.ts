@@ -1,0 +1,47 @@
+// What a backup did, counted as it runs: the numbers of the summary line, the --json summary and
+// the snapshot's `summary` field, plus what restic does not count (deletions, bytes read).
+
+export interface BackupCounters {
+  filesNew: number;
+  filesChanged: number;
+  filesUnmodified: number;
+  filesDeleted: number;
+  dirsNew: number;
+  dirsChanged: number;
+  dirsUnmodified: number;
+  dirsDeleted: number;
+  /** Blobs this run added to the repository. */
+  dataBlobs: number;
+  treeBlobs: number;
+  /** Plaintext bytes of the blobs added. */
+  dataAdded: number;
+  /** Stored (compressed, encrypted) bytes of the blobs added. */
+  dataAddedPacked: number;
+  totalFilesProcessed: number;
+  totalBytesProcessed: number;
+  /** Bytes read from source files (unchanged files are not read). */
+  bytesRead: number;
+  /** Entries skipped because they could not be read. */
+  errors: number;
+}
+
+export function newCounters(): BackupCounters {
+  return {
+    filesNew: 0,
+    filesChanged: 0,
+    filesUnmodified: 0,
+    filesDeleted: 0,
+    dirsNew: 0,
+    dirsChanged: 0,
+    dirsUnmodified: 0,
+    dirsDeleted: 0,
+    dataBlobs: 0,
+    treeBlobs: 0,
+    dataAdded: 0,
+    dataAddedPacked: 0,
+    totalFilesProcessed: 0,
+    totalBytesProcessed: 0,
+    bytesRead: 0,
+    errors: 0,
+  };
+}
