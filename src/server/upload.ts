@@ -153,7 +153,7 @@ async function streamToFile(u: UploadRequest, fh: FileHandle, admit: (n: number)
       batchSize += chunk.length;
       if (batchSize >= BATCH) {
         await writing;
-        writing = writeAll(fh, Buffer.concat(batch, batchSize));
+        writing = writeAll(fh, batch);
         batch = [];
         batchSize = 0;
       }
@@ -164,14 +164,23 @@ async function streamToFile(u: UploadRequest, fh: FileHandle, admit: (n: number)
     throw err;
   }
   await writing;
-  if (batchSize > 0) await writeAll(fh, Buffer.concat(batch, batchSize));
+  if (batchSize > 0) await writeAll(fh, batch);
   if (u.contentLength !== null && bytes !== u.contentLength) return { status: 'incomplete', bytes };
   return { status: 'complete', bytes, hash: hash.digest('hex') };
 }
 
-async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
-  let done = 0;
-  while (done < buf.length) done += (await fh.write(buf, done, buf.length - done)).bytesWritten;
+/** writev without copying the chunks together; a short write (rare on files) is finished chunk by chunk. */
+async function writeAll(fh: FileHandle, chunks: Buffer[]): Promise<void> {
+  let skip = (await fh.writev(chunks)).bytesWritten;
+  for (const c of chunks) {
+    if (skip >= c.length) {
+      skip -= c.length;
+      continue;
+    }
+    let done = skip;
+    skip = 0;
+    while (done < c.length) done += (await fh.write(c, done, c.length - done)).bytesWritten;
+  }
 }
 
 /** The name exists: equal bytes are a retry (200); anything else would overwrite it (403). */

@@ -157,6 +157,22 @@ export async function treeDigest(dir: string): Promise<Map<string, string>> {
   return m;
 }
 
+/**
+ * Retries an assertion until it holds or `limitMs` passes. For effects that follow a connection's
+ * end asynchronously (a handler removing its temp file after the client is gone).
+ */
+export async function eventually(check: () => Promise<void>, limitMs = 5000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 /** How to start the holdfast CLI from tests, whether they run from TypeScript sources or compiled. */
 export function cliCommand(): { cmd: string; args: string[] } {
   const fromSource = import.meta.url.endsWith('.ts');
