@@ -92,8 +92,13 @@ export class Archiver {
   }
 
   private warn(path: Buffer, err: unknown): void {
+    this.reportUnreadable(path, messageOf(err));
+  }
+
+  /** An entry left out because it could not be read: the snapshot is incomplete (exit code 3). */
+  reportUnreadable(path: Buffer, message: string): void {
     this.counters.errors++;
-    this.emit({ type: 'warning', path: display(path), message: messageOf(err) });
+    this.emit({ type: 'warning', path: display(path), message });
   }
 
   /** Partial reads the fs layer reports (an unreadable xattr): shown, but the entry is kept. */

@@ -1,6 +1,7 @@
 // One backup run from start to commit: load the index, take over packs a killed run left behind,
 // find the parent, archive the sources, write index checkpoints, flush, and only then the snapshot.
 
+import { lstat } from 'node:fs/promises';
 import { hostname as osHostname, userInfo } from 'node:os';
 import type { Readable } from 'node:stream';
 import { chunkStream } from '../chunker/chunk-stream.js';
@@ -123,12 +124,30 @@ async function archiveStdin(repo: Repository, stdin: NonNullable<BackupOptions['
   return r.id;
 }
 
+/** The given paths that cannot be found: restic warns about some, and refuses when all are missing. */
+async function missingPaths(paths: readonly string[]): Promise<{ path: string; message: string }[]> {
+  const missing: { path: string; message: string }[] = [];
+  for (const path of paths) {
+    try {
+      await lstat(path);
+    } catch (err) {
+      missing.push({ path, message: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message });
+    }
+  }
+  return missing;
+}
+
 export async function backup(repo: Repository, options: BackupOptions): Promise<BackupResult> {
   const started = options.time ?? new Date();
   const startMs = Date.now();
   const host = options.hostname ?? osHostname();
   if (!options.stdin && options.paths.length === 0) throw new HoldfastError('ERR_INVALID_ARGUMENT', 'nothing to back up: give at least one path');
   const paths = options.stdin ? [`/${options.stdin.filename}`] : snapshotPaths(options.paths);
+
+  const missing = options.stdin ? [] : await missingPaths(options.paths);
+  if (!options.stdin && missing.length === options.paths.length) {
+    throw new HoldfastError('ERR_INVALID_ARGUMENT', `nothing to back up: ${missing.map((m) => m.path).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist`);
+  }
 
   await repo.loadIndex();
   const adopted = options.dryRun ? { packs: 0, bytes: 0 } : await repo.adoptUnindexedPacks();
@@ -146,7 +165,9 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
       counters = newCounters();
       tree = await archiveStdin(repo, options.stdin, counters);
     } else {
-      tree = await archiver.run(buildTargetTree(options.paths), parent?.snapshot.tree);
+      for (const m of missing) archiver.reportUnreadable(Buffer.from(m.path), m.message);
+      const present = options.paths.filter((p) => !missing.some((m) => m.path === p));
+      tree = await archiver.run(buildTargetTree(present), parent?.snapshot.tree);
       counters = archiver.counters;
     }
     await stopCheckpoints();
