@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { auditClient, auditClients } from '../../src/server/audit.js';
 import { readHistory, readSummary } from '../../src/server/audit-store.js';
-import { basic, http, sha256, startServer, type TestServer } from './harness.js';
+import type { AuditStatus } from '../../src/server/admin-api.js';
+import { basic, cliCommand, eventually, http, run, sha256, startServer, type TestServer } from './harness.js';
 
 /** Random bytes ending in a plausible pack trailer (a header length of 200). */
 function fakePack(size: number): Buffer {
@@ -133,4 +134,27 @@ test('a pack with an impossible trailer and a config changed on disk are reporte
   await writeFile(config, randomBytes(155));
   const r = await auditClient(s.data, 'delta', { reverifyAfterMs: 0 });
   assert.deepEqual(r.problems.map((p) => [p.file, p.kind]).sort(), [['config', 'changed'], [rel(sha256(bad)), 'bad-pack-trailer']].sort());
+});
+
+test('the server audits on its schedule; the CLI audits on demand, exits 1 on problems and shows the status', async (t) => {
+  const s = await startServer(t, { auditEveryMs: 200 });
+  const { packs } = await fill(s, 'zeta', 2);
+  const admin = { authorization: basic('admin', s.adminSecret) };
+  await eventually(async () => {
+    const status = JSON.parse((await http(`${s.base}/-/admin/audit`, { headers: admin })).body.toString()) as AuditStatus;
+    const zeta = status.clients.find((c) => c.client === 'zeta');
+    assert.ok(zeta?.lastClean, 'a scheduled run finished clean');
+    assert.equal(status.everyMs, 200);
+  });
+  await s.server.close();
+
+  await flipByte(packPath(s, 'zeta', packs[1]!), 10);
+  const { cmd, args } = cliCommand();
+  const audit = await run(t, cmd, [...args, 'server', 'audit', '--data', s.data.root, '--client', 'zeta', '--reverify-after', '0']);
+  assert.equal(audit.code, 1, audit.stderr);
+  assert.match(audit.stdout, /^zeta: 1 problem\(s\); 6 files read/m);
+  assert.match(audit.stdout, new RegExp(`^  zeta ${rel(packs[1]!)}: hash-mismatch: `, 'm'));
+  const status = await run(t, cmd, [...args, 'server', 'audit', 'status', '--data', s.data.root]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, /^zeta +\S+ \S+ +6 +1 /m);
 });

@@ -3,7 +3,8 @@
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -26,17 +27,26 @@ export interface TestServer {
   repoDir(name: string): string;
 }
 
-export async function startServer(t: TestContext, options: Partial<ServerOptions> = {}): Promise<TestServer> {
-  const root = await tempDir(t, 'holdfast-server-');
-  const dataRoot = join(root, 'data');
+/**
+ * Starts a server on 127.0.0.1 with a fresh data directory (or `dataRoot`, which the caller owns).
+ * One after-hook stops the server and only then removes its files.
+ */
+export async function startServer(t: TestContext, options: Partial<ServerOptions> = {}, dataRoot?: string): Promise<TestServer> {
+  const root = await mkdtemp(join(tmpdir(), 'holdfast-server-'));
+  let server: HoldfastServer | null = null;
+  t.after(async () => {
+    await server?.close();
+    await rm(root, { recursive: true, force: true });
+  });
+  dataRoot ??= join(root, 'data');
   const init = await initDataDir(dataRoot);
   const logFile = join(root, 'requests.log');
-  const server = await HoldfastServer.start({ dataDir: dataRoot, host: '127.0.0.1', port: 0, log: logFile, auditEveryMs: 0, ...options });
-  t.after(() => server.close());
+  server = await HoldfastServer.start({ dataDir: dataRoot, host: '127.0.0.1', port: 0, log: logFile, auditEveryMs: 0, ...options });
   const base = `${options.tls ? 'https' : 'http'}://127.0.0.1:${server.port}`;
   const data = dataDir(dataRoot);
+  const running = server;
   return {
-    server,
+    server: running,
     root,
     data,
     base,
@@ -44,7 +54,7 @@ export async function startServer(t: TestContext, options: Partial<ServerOptions
     logFile,
     async addClient(name, settings = {}) {
       const c = await addClient(data, name, settings);
-      await server.reloadAccounts();
+      await running.reloadAccounts();
       return { secret: c.secret, repo: `rest:${base.replace('://', `://${name}:${c.secret}@`)}/${name}/` };
     },
     repoDir: (name) => repoDirOf(data, name),
