@@ -44,7 +44,6 @@ export async function handleRepo(x: Exchange, repo: ClientRepo, target: RepoTarg
       if (x.method !== 'POST') return x.methodNotAllowed('POST');
       if (!target.create) return x.text(400, 'POST to a repository path needs ?create=true');
       await repo.backend.create();
-      if (!s.ledger.has(repo.name)) await s.ledger.tally(repo.name, repo.backend.root);
       return x.empty(200);
     case 'list':
       x.kind = `list:${target.type}`;

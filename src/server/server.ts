@@ -94,7 +94,9 @@ export class HoldfastServer {
       headersTimeout,
       // Uploads of large packs over slow links may take long; the idle timeout bounds a stalled one.
       requestTimeout: 0,
-      keepAliveTimeout: idle,
+      // Longer than Go's 90 s idle-connection timeout, so restic closes idle connections before the
+      // server does and never sends a request on a connection the server is closing.
+      keepAliveTimeout: 120_000,
       connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(headersTimeout / 4))),
     };
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);

@@ -139,3 +139,21 @@ test('uploading before the repository exists is a 404 and stores nothing', async
   assert.equal((await http(url(`keys/${sha256(data)}`), { method: 'POST', headers: auth, body: data })).status, 404);
   assert.deepEqual(await filesUnder(s.repoDir('alice')), []);
 });
+
+test('a restart loses nothing acknowledged and tallies usage again from disk', async (t) => {
+  const first = await startServer(t);
+  const { secret } = await first.addClient('alice');
+  const auth = { authorization: basic('alice', secret) };
+  await http(`${first.base}/alice/?create=true`, { method: 'POST', headers: auth });
+  const objects = [randomBytes(1000), randomBytes(300_000), randomBytes(2_000_000)];
+  for (const o of objects) assert.equal((await http(`${first.base}/alice/data/${sha256(o)}`, { method: 'POST', headers: auth, body: o })).status, 200);
+  await first.server.close();
+
+  const second = await startServer(t, {}, first.data.root);
+  t.after(() => second.server.close());
+  for (const o of objects) assert.ok((await http(`${second.base}/alice/data/${sha256(o)}`, { headers: auth })).body.equals(o));
+  const usage = JSON.parse((await http(`${second.base}/-/admin/usage`, { headers: { authorization: basic('admin', first.adminSecret) } })).body.toString()) as {
+    totalBytes: number;
+  };
+  assert.equal(usage.totalBytes, 2_301_000);
+});
