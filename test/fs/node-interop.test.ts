@@ -3,7 +3,6 @@
 
 import assert from 'node:assert/strict';
 import { lstat, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { encodeNode, type Node } from '../../src/format/node.js';
 import { decodeTree, encodeTree } from '../../src/format/tree.js';

@@ -30,7 +30,7 @@ test('byte paths join, split and resolve like Go paths', () => {
 
 test('listings are sorted by raw bytes and keep names that are not UTF-8', async (t) => {
   const dir = await tempDir(t);
-  const names = ['a', 'B', '_', '\u00e9', 'aa', '\u{1f600}'].map((n) => Buffer.from(n, 'utf8'));
+  const names: Buffer[] = ['a', 'B', '_', '\u00e9', 'aa', '\u{1f600}'].map((n) => Buffer.from(n, 'utf8'));
   names.push(b('\xff'), b('a\x80'));
   for (const name of names) await writeFile(joinPath(b(dir), name), '');
   const listed = await listDirectory(b(dir));
