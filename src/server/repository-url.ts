@@ -7,7 +7,7 @@ import type { DataDir } from './data-dir.js';
 
 const fallbackBase = 'http://localhost:8000';
 
-export function checkBaseUrl(base: string): URL {
+function checkBaseUrl(base: string): URL {
   let u: URL;
   try {
     u = new URL(base);

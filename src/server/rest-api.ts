@@ -19,8 +19,8 @@ import { formatSize } from './units.js';
 import { receiveUpload, type UploadOutcome } from './upload.js';
 import type { UsageLedger } from './usage.js';
 
-export const CONTENT_TYPE_V1 = 'application/vnd.x.restic.rest.v1';
-export const CONTENT_TYPE_V2 = 'application/vnd.x.restic.rest.v2';
+const CONTENT_TYPE_V1 = 'application/vnd.x.restic.rest.v1';
+const CONTENT_TYPE_V2 = 'application/vnd.x.restic.rest.v2';
 
 export interface ClientRepo {
   readonly name: string;
