@@ -289,7 +289,10 @@ export class Archiver {
         this.counters.bytesRead += chunk.length;
         this.emit({ type: 'read', bytes: chunk.length });
         await this.repo.ready();
-        pending.push(this.saveData(chunk));
+        const saved = this.saveData(chunk);
+        // Observed below with Promise.all; until then a failure must not count as unhandled.
+        saved.catch(() => undefined);
+        pending.push(saved);
       };
       const small = st.size < BigInt(MIN_SIZE) ? await readSmall(handle, Number(st.size)) : undefined;
       if (small) {

@@ -29,7 +29,11 @@ function processExists(pid: number): boolean {
 }
 
 export function isStale(doc: LockDoc, now = Date.now()): boolean {
-  if (now - goTimeToDate(doc.time).getTime() > STALE_AFTER_MS) return true;
+  return now - goTimeToDate(doc.time).getTime() > STALE_AFTER_MS || isOrphaned(doc);
+}
+
+/** A lock taken on this host by a process that no longer exists. */
+export function isOrphaned(doc: LockDoc): boolean {
   return doc.hostname === hostname() && !processExists(doc.pid);
 }
 
@@ -71,7 +75,11 @@ export class RepositoryLock {
 
   /** Takes a lock, or throws ERR_LOCKED naming the lock that is in the way. */
   static async acquire(repo: Repository, exclusive: boolean): Promise<RepositoryLock> {
-    const blocking = (await listLocks(repo)).find((l) => conflicts(exclusive, l));
+    const existing = await listLocks(repo);
+    // A lock of a dead process on this host belongs to no one (a killed run): clear it, so that
+    // restic, which does not look at PIDs, is not blocked by it either.
+    for (const l of existing) if (isOrphaned(l.doc)) await repo.backend.remove({ type: 'locks', name: l.id });
+    const blocking = existing.find((l) => !isOrphaned(l.doc) && conflicts(exclusive, l));
     if (blocking) throw lockedError(blocking);
     const id = await repo.saveUnpacked('locks', encodeLock(newLockDoc(exclusive)));
     await sleep(SETTLE_MS);
