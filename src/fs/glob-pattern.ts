@@ -144,6 +144,13 @@ export function compileGlob(pattern: string): NameTest {
   }
 }
 
+/** The one name a pattern without wildcards matches (escapes removed), or undefined if it has any. */
+export function globLiteral(pattern: string): string | undefined {
+  const tokens = tokenize(pattern);
+  if (tokens.length === 0) return '';
+  return tokens.length === 1 && tokens[0]!.kind === 'literal' ? tokens[0]!.text : undefined;
+}
+
 /** Whether the pattern has any of Go's glob meta characters (filepath.Glob's hasMeta on Unix). */
 export function hasGlobMeta(pattern: string): boolean {
   return /[*?[\\]/.test(pattern);

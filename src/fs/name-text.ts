@@ -6,7 +6,9 @@ import { decodeRune, INVALID_RUNE } from '../format/go-utf8.js';
 
 /** The name as the string Go's range loop sees (valid UTF-8 decodes normally). */
 export function nameText(name: Buffer): string {
-  if (isUtf8(name)) return name.toString('utf8');
+  const text = name.toString('utf8');
+  // Decoding replaced something only if U+FFFD shows up, which a valid name rarely holds.
+  if (!text.includes('\ufffd') || isUtf8(name)) return text;
   let out = '';
   let i = 0;
   while (i < name.length) {

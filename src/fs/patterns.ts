@@ -4,7 +4,7 @@
 
 import { goToLower } from './go-lower.js';
 import { cleanPath } from './go-path.js';
-import { compileGlob, type NameTest } from './glob-pattern.js';
+import { compileGlob, globLiteral, type NameTest } from './glob-pattern.js';
 
 /** A `**` component: zero or more whole path components. */
 const ANY_DEPTH = null;
@@ -23,6 +23,8 @@ export interface Pattern {
   readonly spans: boolean;
   /** The parts that match a whole path when the match must end at its last component. */
   readonly endingParts: readonly Part[];
+  /** The only name the last component can have, when the last part has no wildcards. */
+  readonly finalName: string | undefined;
 }
 
 /**
@@ -39,7 +41,9 @@ export function parsePattern(text: string, caseInsensitive = false): Pattern {
   const parts = components.map((c) => (c === '**' || c === '' ? ANY_DEPTH : compileGlob(c)));
   // Unanchored, the match may start anywhere: as if a `**` came first.
   const endingParts = anchored ? parts : [ANY_DEPTH, ...parts];
-  return { text, negated, anchored, parts, spans: parts.includes(ANY_DEPTH), endingParts };
+  const lastComponent = components[components.length - 1]!;
+  const finalName = parts[parts.length - 1] === ANY_DEPTH ? undefined : globLiteral(lastComponent);
+  return { text, negated, anchored, parts, spans: parts.includes(ANY_DEPTH), endingParts, finalName };
 }
 
 /**
@@ -87,6 +91,9 @@ export function matchesEndingAt(pattern: Pattern, comps: readonly string[], n: n
     for (let j = k - 2; j >= 0; j--) if (!(parts[j] as NameTest)(comps[n - k + j]!)) return false;
     return true;
   }
+  // The last part, when it is a name test, must match the name: that rejects most paths at once.
+  const final = parts[k - 1];
+  if (final !== ANY_DEPTH && !final!(last)) return false;
   return matchAll(pattern.endingParts, comps, n, last);
 }
 
@@ -106,10 +113,26 @@ export class PatternList {
   /** Without negated patterns a path can only match through its own components (see below). */
   readonly hasNegation: boolean;
 
+  /** Patterns (without negation) by the literal name their last component must have. */
+  private readonly byFinalName = new Map<string, Pattern[]>();
+  /** The other patterns (without negation): their last part is a wildcard or `**`. */
+  private readonly otherFinals: Pattern[] = [];
+
   constructor(texts: readonly string[], caseInsensitive = false) {
     this.patterns = texts.filter((t) => t !== '').map((t) => parsePattern(t, caseInsensitive));
     this.caseInsensitive = caseInsensitive;
     this.hasNegation = this.patterns.some((p) => p.negated);
+    if (this.hasNegation) return;
+    // Without negation the order does not matter, so most patterns are ruled out by one lookup
+    // of the entry's name (names like node_modules or .git are the common exclude).
+    for (const pattern of this.patterns) {
+      if (pattern.finalName === undefined) this.otherFinals.push(pattern);
+      else {
+        const same = this.byFinalName.get(pattern.finalName);
+        if (same) same.push(pattern);
+        else this.byFinalName.set(pattern.finalName, [pattern]);
+      }
+    }
   }
 
   get isEmpty(): boolean {
@@ -136,13 +159,18 @@ export class PatternList {
   matchesChild(parentMatched: Uint8Array | null, comps: readonly string[], n: number, last: string, matched?: Uint8Array): boolean {
     const patterns = this.patterns;
     if (!this.hasNegation && !matched) {
-      for (const pattern of patterns) if (matchesEndingAt(pattern, comps, n, last)) return true;
+      const named = this.byFinalName.get(last);
+      if (named) for (const pattern of named) if (matchesEndingAt(pattern, comps, n, last)) return true;
+      for (const pattern of this.otherFinals) if (matchesEndingAt(pattern, comps, n, last)) return true;
       return false;
     }
     let excluded = false;
     for (let i = 0; i < patterns.length; i++) {
       const pattern = patterns[i]!;
-      const m = (parentMatched !== null && parentMatched[i] === 1) || matchesEndingAt(pattern, comps, n, last);
+      const final = pattern.finalName;
+      const m =
+        (parentMatched !== null && parentMatched[i] === 1) ||
+        ((final === undefined || final === last) && matchesEndingAt(pattern, comps, n, last));
       if (matched) matched[i] = m ? 1 : 0;
       excluded = pattern.negated ? excluded && !m : excluded || m;
     }
