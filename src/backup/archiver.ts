@@ -320,9 +320,8 @@ export class Archiver {
   }
 
   private async saveData(chunk: Buffer): Promise<string> {
-    // The chunk is handed to a worker without a copy: its length must be taken first.
     const length = chunk.byteLength;
-    const r = await this.repo.saveBlob('data', chunk, undefined, true);
+    const r = await this.repo.saveBlob('data', chunk);
     if (!r.known) {
       this.counters.dataBlobs++;
       this.counters.dataAdded += length;

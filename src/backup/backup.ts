@@ -91,7 +91,7 @@ async function archiveStdin(repo: Repository, stdin: NonNullable<BackupOptions['
     const length = chunk.length;
     size += length;
     await repo.ready();
-    const r = await repo.saveBlob('data', chunk, undefined, true);
+    const r = await repo.saveBlob('data', chunk);
     if (!r.known) {
       counters.dataBlobs++;
       counters.dataAdded += length;

@@ -1,4 +1,6 @@
-// The messages between the crypto worker pool and its workers.
+// The messages between the crypto worker pool and its workers. A batch travels as one transferred
+// ArrayBuffer holding every job's bytes, and its results come back the same way: one transfer per
+// batch instead of one per blob, which matters with tens of thousands of small files.
 
 export interface KeyMaterial {
   readonly encrypt: Uint8Array;
@@ -6,13 +8,13 @@ export interface KeyMaterial {
   readonly macR: Uint8Array;
 }
 
-interface JobData {
-  readonly data: ArrayBuffer;
-  readonly byteOffset: number;
-  readonly byteLength: number;
+interface JobBytes {
+  /** Where the job's bytes are in the batch buffer. */
+  readonly offset: number;
+  readonly length: number;
 }
 
-export interface SealJob extends JobData {
+export interface SealJob extends JobBytes {
   readonly kind: 'seal';
   /** zstd level; 0 stores the plaintext uncompressed. */
   readonly level: number;
@@ -20,22 +22,34 @@ export interface SealJob extends JobData {
   readonly id?: string | undefined;
 }
 
-export interface OpenJob extends JobData {
+export interface OpenJob extends JobBytes {
   readonly kind: 'open';
   readonly uncompressedLength?: number | undefined;
   /** When set, the plaintext's SHA-256 must equal it. */
   readonly expectedId?: string | undefined;
 }
 
-/** SHA-256 only: the data comes back with the id, so unchanged image blocks cost no compression. */
-export interface HashJob extends JobData {
+export interface HashJob extends JobBytes {
   readonly kind: 'hash';
 }
 
 export type CryptoJob = SealJob | OpenJob | HashJob;
 
+export interface CryptoBatch {
+  readonly seq: number;
+  readonly buffer: ArrayBuffer;
+  readonly jobs: readonly CryptoJob[];
+}
+
+/** A result's bytes (sealed blob or plaintext), if any, are at offset/length in the results buffer. */
 export type CryptoResult =
-  | { readonly kind: 'seal'; readonly id: string; readonly sealed: Buffer; readonly uncompressedLength?: number | undefined }
-  | { readonly kind: 'open'; readonly plain: Buffer }
-  | { readonly kind: 'hash'; readonly id: string; readonly data: Buffer }
+  | { readonly kind: 'seal'; readonly id: string; readonly offset: number; readonly length: number; readonly uncompressedLength?: number | undefined }
+  | { readonly kind: 'open'; readonly offset: number; readonly length: number }
+  | { readonly kind: 'hash'; readonly id: string }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };
+
+export interface CryptoResults {
+  readonly seq: number;
+  readonly buffer: ArrayBuffer;
+  readonly results: readonly CryptoResult[];
+}

@@ -1,15 +1,18 @@
-// A pool of crypto workers with bounded queues. Small jobs are batched into one message so that
-// tens of thousands of small files do not cost a message round trip each.
+// A pool of crypto workers with bounded queues. Jobs are gathered into batches whose bytes travel
+// in one buffer, so tens of thousands of small files do not cost a message and a transfer each.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HoldfastError, type ErrorCode } from '../errors.js';
 import type { CryptoKey } from '../format/crypto.js';
-import type { CryptoJob, CryptoResult, HashJob, KeyMaterial, OpenJob, SealJob } from './crypto-jobs.js';
+import type { CryptoBatch, CryptoJob, CryptoResult, CryptoResults, KeyMaterial } from './crypto-jobs.js';
+
+type JobSpec = { kind: 'seal'; level: number; id?: string | undefined } | { kind: 'open'; uncompressedLength?: number | undefined; expectedId?: string | undefined } | { kind: 'hash' };
 
 interface Pending {
-  readonly job: CryptoJob;
-  readonly resolve: (r: CryptoResult) => void;
+  readonly spec: JobSpec;
+  readonly data: Uint8Array;
+  readonly resolve: (r: { result: CryptoResult; buffer: ArrayBuffer }) => void;
   readonly reject: (e: Error) => void;
 }
 
@@ -19,25 +22,11 @@ interface WorkerSlot {
   readonly batches: Map<number, { pending: Pending[]; bytes: number }>;
 }
 
-const BATCH_BYTES = 4 * 1024 * 1024;
-const BATCH_JOBS = 64;
-/** Bytes queued per worker before submitters wait: enough to keep it busy, bounded in memory. */
-const MAX_INFLIGHT_PER_WORKER = 24 * 1024 * 1024;
+const BATCH_BYTES = 2 * 1024 * 1024;
+const BATCH_JOBS = 128;
+/** Bytes queued per worker before producers wait: enough to keep it busy, little memory. */
+const MAX_INFLIGHT_PER_WORKER = 6 * 1024 * 1024;
 
-/**
- * The bytes to post to a worker. A donated buffer that owns its memory moves without a copy (and
- * is unusable afterwards); anything else is copied, so callers' buffers never change under them.
- */
-function transferable(data: Uint8Array, donate: boolean): { buffer: ArrayBuffer; byteOffset: number; byteLength: number } {
-  if (donate && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) {
-    return { buffer: data.buffer, byteOffset: 0, byteLength: data.byteLength };
-  }
-  const copy = new ArrayBuffer(data.byteLength);
-  new Uint8Array(copy).set(data);
-  return { buffer: copy, byteOffset: 0, byteLength: data.byteLength };
-}
-
-/** The worker's module beside this one; under a TypeScript loader (tests from sources) that is the .ts file. */
 const fromSources = import.meta.url.endsWith('.ts');
 
 function startWorker(workerData: KeyMaterial): Worker {
@@ -46,10 +35,6 @@ function startWorker(workerData: KeyMaterial): Worker {
   const entry = new URL('./crypto-worker.ts', import.meta.url).href;
   const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
   return new Worker(bootstrap, { eval: true, workerData });
-}
-
-function asBuffer(u: Uint8Array): Buffer {
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
 export class CryptoPool {
@@ -67,7 +52,7 @@ export class CryptoPool {
     for (let i = 0; i < workers; i++) {
       const worker = startWorker(material);
       const slot: WorkerSlot = { worker, inFlightBytes: 0, batches: new Map() };
-      worker.on('message', (msg: { seq: number; results: CryptoResult[] }) => this.onResults(slot, msg));
+      worker.on('message', (msg: CryptoResults) => this.onResults(slot, msg));
       worker.on('error', (err) => this.fail(new HoldfastError('ERR_IO', `crypto worker failed: ${err.message}`)));
       worker.unref();
       this.slots.push(slot);
@@ -78,42 +63,30 @@ export class CryptoPool {
     return this.slots.length;
   }
 
-  /**
-   * Hashes (unless `id` is given), compresses at `level` (0: not at all) and seals a blob. With
-   * `donate`, the caller gives up `data` so it can move to the worker without a copy.
-   */
-  async seal(data: Uint8Array, level: number, id?: string, donate = false): Promise<{ id: string; sealed: Buffer; uncompressedLength?: number | undefined }> {
-    const t = transferable(data, donate);
-    const job: SealJob = { kind: 'seal', data: t.buffer, byteOffset: t.byteOffset, byteLength: t.byteLength, level, id };
-    const r = await this.submit(job);
-    if (r.kind !== 'seal') throw new Error('unexpected worker result');
-    return { id: r.id, sealed: asBuffer(r.sealed), uncompressedLength: r.uncompressedLength };
+  /** Hashes (unless `id` is given), compresses at `level` (0: not at all) and seals a blob. */
+  async seal(data: Uint8Array, level: number, id?: string): Promise<{ id: string; sealed: Buffer; uncompressedLength?: number | undefined }> {
+    const { result, buffer } = await this.submit({ kind: 'seal', level, id }, data);
+    if (result.kind !== 'seal') throw new Error('unexpected worker result');
+    return { id: result.id, sealed: Buffer.from(buffer, result.offset, result.length), uncompressedLength: result.uncompressedLength };
   }
 
   /** Verifies, decrypts and decompresses a stored blob; checks its plaintext hash when `expectedId` is given. */
   async open(stored: Uint8Array, uncompressedLength?: number, expectedId?: string): Promise<Buffer> {
-    const t = transferable(stored, true);
-    const job: OpenJob = { kind: 'open', data: t.buffer, byteOffset: t.byteOffset, byteLength: t.byteLength, uncompressedLength, expectedId };
-    const r = await this.submit(job);
-    if (r.kind !== 'open') throw new Error('unexpected worker result');
-    return asBuffer(r.plain);
+    const { result, buffer } = await this.submit({ kind: 'open', uncompressedLength, expectedId }, stored);
+    if (result.kind !== 'open') throw new Error('unexpected worker result');
+    return Buffer.from(buffer, result.offset, result.length);
   }
 
-  /**
-   * The SHA-256 of `data` as a blob id, computed in a worker; the bytes come back with it (moved
-   * without a copy when donated), so a caller can still store them when the id is new.
-   */
-  async hash(data: Uint8Array, donate = false): Promise<{ id: string; data: Buffer }> {
-    const t = transferable(data, donate);
-    const job: HashJob = { kind: 'hash', data: t.buffer, byteOffset: t.byteOffset, byteLength: t.byteLength };
-    const r = await this.submit(job);
-    if (r.kind !== 'hash') throw new Error('unexpected worker result');
-    return { id: r.id, data: asBuffer(r.data) };
+  /** The blob id (SHA-256) of a plaintext, computed on a worker. */
+  async hash(data: Uint8Array): Promise<string> {
+    const { result } = await this.submit({ kind: 'hash' }, data);
+    if (result.kind !== 'hash') throw new Error('unexpected worker result');
+    return result.id;
   }
 
   /** Resolves when the workers have room for more work; callers await it to bound memory. */
   async ready(): Promise<void> {
-    while (this.totalInFlight() + this.batchBytes >= MAX_INFLIGHT_PER_WORKER * this.slots.length) {
+    while (!this.failure && this.totalInFlight() + this.batchBytes >= MAX_INFLIGHT_PER_WORKER * this.slots.length) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
@@ -123,23 +96,24 @@ export class CryptoPool {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
-  private submit(job: CryptoJob): Promise<CryptoResult> {
+  private submit(spec: JobSpec, data: Uint8Array): Promise<{ result: CryptoResult; buffer: ArrayBuffer }> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error('crypto pool is closed'));
-    return new Promise<CryptoResult>((resolve, reject) => {
-      this.batch.push({ job, resolve, reject });
-      this.batchBytes += job.byteLength;
+    return new Promise<{ result: CryptoResult; buffer: ArrayBuffer }>((resolve, reject) => {
+      this.batch.push({ spec, data, resolve, reject });
+      this.batchBytes += data.byteLength;
       if (this.batch.length >= BATCH_JOBS || this.batchBytes >= BATCH_BYTES) this.flush();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
       }
     }).then((r) => {
-      if (r.kind === 'error') throw new HoldfastError(r.code as ErrorCode, r.message);
+      if (r.result.kind === 'error') throw new HoldfastError(r.result.code as ErrorCode, r.result.message);
       return r;
     });
   }
 
+  /** Copies the batch's bytes into one buffer and hands it to the least busy worker. */
   private flush(): void {
     this.flushScheduled = false;
     if (this.batch.length === 0) return;
@@ -147,6 +121,15 @@ export class CryptoPool {
     const bytes = this.batchBytes;
     this.batch = [];
     this.batchBytes = 0;
+    const buffer = new ArrayBuffer(bytes);
+    const view = new Uint8Array(buffer);
+    let at = 0;
+    const jobs = pending.map((p): CryptoJob => {
+      view.set(p.data, at);
+      const job = { ...p.spec, offset: at, length: p.data.byteLength } as CryptoJob;
+      at += p.data.byteLength;
+      return job;
+    });
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.inFlightBytes < slot.inFlightBytes) slot = s;
     const seq = ++this.seq;
@@ -154,17 +137,21 @@ export class CryptoPool {
     slot.batches.set(seq, { pending, bytes });
     // A busy worker keeps the process alive; an idle one must not (the pool may never be closed).
     if (slot.batches.size === 1) slot.worker.ref();
-    const jobs = pending.map((p) => p.job);
-    slot.worker.postMessage({ seq, jobs }, jobs.map((j) => j.data));
+    const batch: CryptoBatch = { seq, buffer, jobs };
+    slot.worker.postMessage(batch, [buffer]);
   }
 
-  private onResults(slot: WorkerSlot, msg: { seq: number; results: CryptoResult[] }): void {
+  private onResults(slot: WorkerSlot, msg: CryptoResults): void {
     const b = slot.batches.get(msg.seq);
     if (!b) return;
     slot.batches.delete(msg.seq);
     slot.inFlightBytes -= b.bytes;
     if (slot.batches.size === 0) slot.worker.unref();
-    b.pending.forEach((p, i) => p.resolve(msg.results[i]!));
+    b.pending.forEach((p, i) => p.resolve({ result: msg.results[i]!, buffer: msg.buffer }));
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
@@ -184,6 +171,6 @@ export class CryptoPool {
     }
     for (const p of this.batch) p.reject(err);
     this.batch = [];
-    for (const w of this.waiters) w();
+    this.wakeWaiters();
   }
 }

@@ -243,8 +243,9 @@ export class Repository {
    * Hashes data in a worker without compressing it, returning the bytes with their id: for
    * callers that store only what is new (image blocks) and need the id before deciding.
    */
-  hash(data: Uint8Array, donate = false): Promise<{ id: string; data: Buffer }> {
-    return this.crypto().hash(data, donate);
+  async hash(data: Uint8Array): Promise<{ id: string; data: Buffer }> {
+    const id = await this.crypto().hash(data);
+    return { id, data: Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
   }
 
   hasBlob(type: BlobType, id: string): boolean {
@@ -253,16 +254,16 @@ export class Repository {
 
   /**
    * Stores a blob unless the repository already has it. Resolves once the blob is in a packer;
-   * the pack is uploaded in the background and `flush()` waits for it. `donate` hands `data`
-   * over to the worker without a copy: the caller must not use it afterwards.
+   * the pack is uploaded in the background and `flush()` waits for it. `data` is copied, so
+   * the caller may reuse its buffer once the call has returned.
    */
-  async saveBlob(type: BlobType, data: Uint8Array, knownId?: string, donate = false): Promise<SaveResult> {
+  async saveBlob(type: BlobType, data: Uint8Array, knownId?: string): Promise<SaveResult> {
     this.throwIfUploadFailed();
     if (knownId !== undefined && this.hasBlob(type, knownId)) return { id: knownId, known: true, storedBytes: 0 };
     const pool = this.crypto();
     await pool.ready();
     const level = type === 'tree' ? this.metadataLevel : this.dataLevel;
-    const { id, sealed, uncompressedLength } = await pool.seal(data, level, knownId, donate);
+    const { id, sealed, uncompressedLength } = await pool.seal(data, level, knownId);
     if (this.hasBlob(type, id)) return { id, known: true, storedBytes: 0 };
     this.inFlight.add(type + id);
     this.stats.blobsSaved++;

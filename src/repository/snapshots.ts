@@ -19,19 +19,29 @@ export interface SnapshotFilter {
   readonly tags?: readonly (readonly string[])[];
 }
 
-/** Parses restic's repeated `--tag a,b` options: each option is a group of tags that must all be present. */
+/**
+ * Parses restic's repeated `--tag a,b` options: each option is a group of tags that must all be
+ * present. Empty tags are kept: `--tag ''` selects the snapshots that have no tags, as in restic.
+ */
 export function parseTagGroups(values: readonly string[] | undefined): string[][] | undefined {
   if (!values || values.length === 0) return undefined;
-  return values.map((v) => v.split(',').map((t) => t.trim()).filter((t) => t.length > 0));
+  return values.map((v) => v.split(',').map((t) => t.trim()));
+}
+
+/** restic's HasTags: every tag of the group is present; an empty tag matches a snapshot without tags. */
+export function hasTags(sn: Snapshot, group: readonly string[]): boolean {
+  const tags = sn.tags ?? [];
+  for (const tag of group) {
+    if (tag === '' && tags.length === 0) return true;
+    if (!tags.includes(tag)) return false;
+  }
+  return true;
 }
 
 export function matchesFilter(sn: Snapshot, filter: SnapshotFilter): boolean {
   if (filter.hosts && filter.hosts.length > 0 && !filter.hosts.includes(sn.hostname ?? '')) return false;
   if (filter.paths && filter.paths.length > 0 && !filter.paths.every((p) => sn.paths.includes(p))) return false;
-  if (filter.tags && filter.tags.length > 0) {
-    const tags = new Set(sn.tags ?? []);
-    if (!filter.tags.some((group) => group.every((t) => tags.has(t)))) return false;
-  }
+  if (filter.tags && filter.tags.length > 0 && !filter.tags.some((group) => hasTags(sn, group))) return false;
   return true;
 }
 
