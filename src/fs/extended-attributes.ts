@@ -65,7 +65,7 @@ async function withStringPath<T>(path: Buffer, isDir: boolean, read: (path: stri
     target = dirName(path);
     suffix = name.toString('utf8');
   }
-  const handle = await open(target, constants.O_RDONLY | constants.O_DIRECTORY);
+  const handle = await open(target, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   try {
     return await read(`/proc/self/fd/${handle.fd}/${suffix}`);
   } finally {

@@ -80,7 +80,7 @@ function matchAll(parts: readonly Part[], comps: readonly string[], n: number, l
  * restic matches unanchored patterns at any offset and lets every pattern match a prefix of the
  * path, so a path matches iff this holds for it or for one of its ancestors.
  */
-export function matchesEndingAt(pattern: Pattern, comps: readonly string[], n: number, last: string): boolean {
+function matchesEndingAt(pattern: Pattern, comps: readonly string[], n: number, last: string): boolean {
   const parts = pattern.parts;
   const k = parts.length;
   if (!pattern.spans) {
@@ -109,7 +109,6 @@ export function matchesPath(pattern: Pattern, comps: readonly string[]): boolean
  */
 export class PatternList {
   readonly patterns: readonly Pattern[];
-  readonly caseInsensitive: boolean;
   /** Without negated patterns a path can only match through its own components (see below). */
   readonly hasNegation: boolean;
 
@@ -120,7 +119,6 @@ export class PatternList {
 
   constructor(texts: readonly string[], caseInsensitive = false) {
     this.patterns = texts.filter((t) => t !== '').map((t) => parsePattern(t, caseInsensitive));
-    this.caseInsensitive = caseInsensitive;
     this.hasNegation = this.patterns.some((p) => p.negated);
     if (this.hasNegation) return;
     // Without negation the order does not matter, so most patterns are ruled out by one lookup
