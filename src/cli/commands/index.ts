@@ -8,10 +8,17 @@ import { registerInit } from './init.js';
 import { registerKey } from './key.js';
 import { registerList } from './list.js';
 import { registerServer } from './server.js';
+import { registerSnapshots } from './snapshots.js';
+import { registerLs } from './ls.js';
+import { registerFind } from './find.js';
+import { registerDiff } from './diff.js';
+import { registerStats } from './stats.js';
+import { registerTag } from './tag.js';
+import { registerForget } from './forget.js';
 
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [registerInit, registerBackup, registerKey, registerCat, registerList, registerCheck, registerServer];
+const registrations: Register[] = [registerInit, registerBackup, registerKey, registerCat, registerList, registerCheck, registerServer, registerSnapshots, registerLs, registerFind, registerDiff, registerStats, registerTag, registerForget];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
