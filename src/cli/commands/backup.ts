@@ -17,6 +17,7 @@ import { Progress } from '../../ui/progress.js';
 import { globalsOf, outputOf } from '../global-options.js';
 import { withRepository } from '../repository.js';
 import { action } from '../run.js';
+import { addImageOptions, type ImageCliOptions, runImageBackup, wantsImage } from './backup-image.js';
 
 interface BackupCliOptions {
   exclude: string[];
@@ -150,8 +151,7 @@ class BackupProgress {
 }
 
 export function registerBackup(program: Command): void {
-  program
-    .command('backup [paths...]')
+  addImageOptions(program.command('backup [paths...]'))
     .description('back up files and directories; without -r into the default repository (created on first use)')
     .option('-e, --exclude <pattern>', 'exclude a pattern (repeatable)', collect, [])
     .option('--iexclude <pattern>', 'like --exclude, ignoring case (repeatable)', collect, [])
@@ -175,7 +175,8 @@ export function registerBackup(program: Command): void {
     .option('--checkpoint-interval <duration>', 'time between index checkpoints (resume points)', '5m')
     .option('--no-open-file-log', 'do not look for files held open for writing by other processes')
     .action(
-      action(async (paths: string[], opts: BackupCliOptions, cmd: Command) => {
+      action(async (paths: string[], opts: BackupCliOptions & ImageCliOptions, cmd: Command) => {
+        if (wantsImage(opts)) return runImageBackup(paths, opts, cmd);
         const g = globalsOf(cmd);
         const out = outputOf(g);
         const listed: Buffer[] = [];

@@ -6,7 +6,9 @@ import { registerCat } from './cat.js';
 import { registerCheck } from './check.js';
 import { registerInit } from './init.js';
 import { registerKey } from './key.js';
+import { registerImage } from './image.js';
 import { registerList } from './list.js';
+import { registerRestoreImage } from './restore-image.js';
 import { registerServer } from './server.js';
 import { registerSnapshots } from './snapshots.js';
 import { registerLs } from './ls.js';
@@ -18,7 +20,7 @@ import { registerForget } from './forget.js';
 
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [registerInit, registerBackup, registerKey, registerCat, registerList, registerCheck, registerServer, registerSnapshots, registerLs, registerFind, registerDiff, registerStats, registerTag, registerForget];
+const registrations: Register[] = [registerInit, registerBackup, registerKey, registerCat, registerList, registerCheck, registerServer, registerRestoreImage, registerImage, registerSnapshots, registerLs, registerFind, registerDiff, registerStats, registerTag, registerForget];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
