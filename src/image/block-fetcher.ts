@@ -39,7 +39,7 @@ interface RangeRead {
 }
 
 const DEFAULT_CONCURRENCY = 4;
-const DEFAULT_MAX_RANGE = 16 << 20;
+const DEFAULT_MAX_RANGE = 8 << 20;
 const DEFAULT_MAX_GAP = 1 << 20;
 
 /** The wanted blocks' blob locations in typed arrays, sorted by pack and offset. */

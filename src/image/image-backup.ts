@@ -215,6 +215,8 @@ class ImageBackupRun {
   private readonly bytes: ImageByteCounts = { read: 0, metadata: 0, added: 0, stored: 0 };
   private dataBlobs = 0;
   private treeBlobs = 0;
+  /** Block buffers done with, for the next reads. */
+  private readonly buffers: Buffer[] = [];
 
   constructor(
     private readonly repo: Repository,
@@ -374,33 +376,43 @@ class ImageBackupRun {
 
   /** Reads a few blocks the tracker calls unchanged; false (with a warning) when one differs from the parent. */
   private async samplesMatch(dir: BlockDirectory, reusable: BlockBits, tracking: string): Promise<boolean> {
-    for (const i of spreadSample(reusable, this.options.verifySamples ?? DEFAULT_SAMPLES)) {
+    let differs: number | undefined;
+    await runLimited(spreadSample(reusable, this.options.verifySamples ?? DEFAULT_SAMPLES), this.options.blocksInFlight ?? DEFAULT_BLOCKS_IN_FLIGHT, async (i) => {
       const data = await this.readBlock(dir, i);
       this.blocks.sampled++;
       const { id } = await this.repo.hash(data);
-      if (!dir.sameId(i, Buffer.from(id, 'hex'))) {
-        this.warn(
-          `block ${i} (at byte ${i * dir.blockSize}) differs from the parent although the ${tracking} says it did not change: ` +
-            'the change tracking missed writes; reading every allocated block instead (checksum mode)',
-        );
-        return false;
-      }
-    }
-    return true;
+      this.buffers.push(data);
+      if (!dir.sameId(i, Buffer.from(id, 'hex'))) differs = Math.min(differs ?? i, i);
+    });
+    if (differs === undefined) return true;
+    this.warn(
+      `block ${differs} (at byte ${differs * dir.blockSize}) differs from the parent although the ${tracking} says it did not change: ` +
+        'the change tracking missed writes; reading every allocated block instead (checksum mode)',
+    );
+    return false;
   }
 
+  /** Reads a block into a buffer of the pool (blocks in flight are bounded, so is the pool). */
   private async readBlock(dir: BlockDirectory, i: number): Promise<Buffer> {
-    const data = Buffer.allocUnsafe(dir.blockLength(i));
+    const length = dir.blockLength(i);
+    const pooled = this.buffers.pop();
+    const data = pooled !== undefined && pooled.length === length ? pooled : Buffer.allocUnsafeSlow(length);
     await this.source.readInto(i * dir.blockSize, data);
     this.blocks.read++;
-    this.bytes.read += data.length;
-    this.options.onEvent?.({ type: 'block', index: i, bytes: data.length });
+    this.bytes.read += length;
+    this.options.onEvent?.({ type: 'block', index: i, bytes: length });
     return data;
   }
 
   private async backupBlock(dir: BlockDirectory, i: number): Promise<void> {
     await this.repo.ready();
     const data = await this.readBlock(dir, i);
+    await this.keep(dir, i, data);
+    // The repository copies what it keeps, so the buffer can take the next block.
+    this.buffers.push(data);
+  }
+
+  private async keep(dir: BlockDirectory, i: number, data: Buffer): Promise<void> {
     if (data.equals(zeros(data.length))) {
       this.blocks.zero++;
       if (dir.set(i, zeroBlockId(data.length))) this.blocks.changed++;
