@@ -29,6 +29,7 @@ export function lastJson<T = Record<string, unknown>>(stdout: string): T {
 
 export interface BackupSummary {
   image: string;
+  layout: string;
   mode: string;
   generation: number;
   parent?: string;
