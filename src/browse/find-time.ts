@@ -2,7 +2,7 @@
 // read in the local zone unless they carry an offset or a zone name.
 
 import { invalidArgument } from '../errors.js';
-import { goDate } from '../format/go-calendar.js';
+import { goDate, localZoneAbbreviation } from '../format/go-calendar.js';
 import type { GoTime } from '../format/go-json.js';
 
 const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -19,12 +19,6 @@ function offsetMinutes(off: string): number {
   return sign * (Number(off.slice(1, 3)) * 60 + Number(off.slice(3, 5)));
 }
 
-/** The local zone's short name at an instant (`CET`, `EST`, ...), when the platform knows one. */
-function localZoneName(ms: number): string {
-  const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName');
-  return part?.value ?? '';
-}
-
 /**
  * A zone name as Go's parser treats it: UTC is UTC, a name the local zone uses has the local
  * offset, GMT+h is h hours east, and any other name gets offset 0.
@@ -33,7 +27,7 @@ function zoneOffset(name: string, fields: Parameters<typeof goDate>[0]): number 
   if (name.startsWith('UTC')) return 0;
   const asUtc = goDate(fields, 0);
   const ms = Number(asUtc.ns / 1_000_000n);
-  if (localZoneName(ms) === name) return 'local';
+  if (localZoneAbbreviation(ms) === name) return 'local';
   const gmt = /^GMT([+-]\d{1,2})$/.exec(name);
   return gmt ? Number(gmt[1]) * 60 : 0;
 }

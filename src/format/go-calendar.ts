@@ -65,6 +65,22 @@ export function isoWeek(c: WallClock): [year: number, week: number] {
   return [year, week];
 }
 
+/** Locales whose short zone names are the tz database's abbreviations for most zones. */
+const zoneNameLocales = ['en-US', 'en-GB', 'en-AU', 'en-IN', 'ja-JP'];
+
+/**
+ * The local zone's abbreviation at an instant (CET, EST...) as far as the platform's locale data
+ * knows it, or '' when it only knows GMT+h forms (Go reads it from the tz database).
+ */
+export function localZoneAbbreviation(ms: number): string {
+  for (const locale of zoneNameLocales) {
+    const part = new Intl.DateTimeFormat(locale, { timeZoneName: 'short' }).formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName');
+    const name = part?.value ?? '';
+    if (name !== '' && !/^(GMT|UTC)([+-]|$)/.test(name)) return name;
+  }
+  return '';
+}
+
 /** The local zone's offset east of UTC, in seconds, at a Unix time. */
 function localOffsetSeconds(unixSeconds: number): number {
   return Math.round(-new Date(unixSeconds * 1000).getTimezoneOffset() * 60);

@@ -2,6 +2,7 @@
 // Go's default time format, and the long listing line of ls and find.
 
 import { goModeTypeBits } from '../format/file-mode.js';
+import { localZoneAbbreviation } from '../format/go-calendar.js';
 import type { GoTime } from '../format/go-json.js';
 import { goTimeToDate } from '../format/go-json.js';
 import type { Node } from '../format/node.js';
@@ -34,13 +35,6 @@ function pad2(n: number): string {
   return String(n).padStart(2, '0');
 }
 
-/** The local zone's short name at an instant, or '' when the platform only knows GMT+h forms. */
-function localZoneName(date: Date): string {
-  const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(date).find((p) => p.type === 'timeZoneName');
-  const name = part?.value ?? '';
-  return /^(GMT|UTC)[+-]/.test(name) ? '' : name;
-}
-
 /**
  * Go's time.Time.String() for a time read from a repository: `2006-01-02 15:04:05.999999999 -0700 MST`
  * in the time's own zone. Go names the zone UTC for Z times and the local zone's name when the
@@ -55,7 +49,7 @@ export function goTimeString(t: GoTime): string {
   const offset = `${t.offsetMinutes < 0 ? '-' : '+'}${pad2(Math.floor(abs / 60))}${pad2(abs % 60)}`;
   const instant = goTimeToDate(t);
   const local = -instant.getTimezoneOffset() === t.offsetMinutes;
-  const zone = t.offsetMinutes === 0 ? 'UTC' : (local && localZoneName(instant)) || offset;
+  const zone = t.offsetMinutes === 0 ? 'UTC' : (local && localZoneAbbreviation(instant.getTime())) || offset;
   const date = `${String(d.getUTCFullYear()).padStart(4, '0')}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
   return `${date} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}${fraction} ${offset} ${zone}`;
 }

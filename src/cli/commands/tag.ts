@@ -2,7 +2,7 @@
 // new id that records the first id in `original`, as restic does.
 
 import type { Command } from 'commander';
-import { retagSnapshots, type TagChange } from '../../maintenance/snapshot-tags.js';
+import { checkTagChange, retagSnapshots, type TagChange } from '../../maintenance/snapshot-tags.js';
 import { selectSnapshots } from '../../repository/snapshot-selection.js';
 import { globalsOf, outputOf } from '../global-options.js';
 import { withRepository } from '../repository.js';
@@ -34,6 +34,7 @@ export function registerTag(program: Command): void {
           ...(opts.add.length > 0 ? { add: flatten(opts.add) } : {}),
           ...(opts.remove.length > 0 ? { remove: flatten(opts.remove) } : {}),
         };
+        checkTagChange(change);
         await withRepository(g, { lock: 'exclusive' }, async (repo) => {
           const snapshots = await selectSnapshots(repo, ids, filterOf(opts), (m) => out.warn(m));
           const changed = await retagSnapshots(repo, snapshots, change);
