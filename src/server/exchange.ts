@@ -4,6 +4,9 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 
+/** More than the largest restic pack (128 MiB), so refusing a real upload never costs the connection. */
+const DISCARD_LIMIT = 256 * 1024 * 1024;
+
 export class Exchange {
   readonly started = performance.now();
   client: string | null = null;
@@ -43,6 +46,21 @@ export class Exchange {
     const body = Buffer.from(JSON.stringify(value, null, 2) + '\n');
     this.res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': body.length });
     this.res.end(this.method === 'HEAD' ? undefined : body);
+  }
+
+  /**
+   * Reads and drops what is left of a request body the answer did not need (an upload refused
+   * half-way), so the connection can carry the next request. A client that keeps sending far beyond
+   * any object's size is cut off instead.
+   */
+  discardBody(): void {
+    if (this.req.complete || this.req.destroyed) return;
+    let budget = DISCARD_LIMIT;
+    this.req.on('data', (chunk: Buffer) => {
+      budget -= chunk.length;
+      if (budget < 0) this.req.socket.destroy();
+    });
+    this.req.resume();
   }
 
   methodNotAllowed(allow: string): void {

@@ -1,7 +1,7 @@
 // The request log: one JSON line per request (and per server event) on stdout or appended to a
 // file. Records are built from chosen fields only, so secrets and headers can never end up in it.
 
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 
 export interface RequestRecord {
   readonly client: string | null;
@@ -17,10 +17,17 @@ export interface RequestRecord {
 
 export class RequestLog {
   private readonly file: WriteStream | null;
+  private closed = false;
 
-  /** @param path a file to append to; null for stdout; 'off' to log nothing. */
+  /** @param path a file to append to; null for stdout; 'off' to log nothing. Opened now, so a bad path fails at start. */
   constructor(private readonly path: string | null) {
-    this.file = path && path !== 'off' ? createWriteStream(path, { flags: 'a', mode: 0o640 }) : null;
+    if (path && path !== 'off') {
+      const file = createWriteStream('', { fd: openSync(path, 'a', 0o640) });
+      file.on('error', (err) => process.stderr.write(`holdfast server: cannot write the request log ${path}: ${err.message}\n`));
+      this.file = file;
+    } else {
+      this.file = null;
+    }
   }
 
   request(r: RequestRecord): void {
@@ -33,12 +40,14 @@ export class RequestLog {
   }
 
   private write(record: object): void {
+    if (this.closed) return;
     const line = JSON.stringify(record) + '\n';
     if (this.file) this.file.write(line);
     else if (this.path !== 'off') process.stdout.write(line);
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const f = this.file;
     if (f) await new Promise<void>((resolve) => f.end(resolve));
   }

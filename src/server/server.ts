@@ -63,6 +63,8 @@ export class HoldfastServer {
   private readonly http: Server;
   private reloading: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Handlers still running, so close() can wait for their cleanup. */
+  private readonly inFlight = new Set<Promise<void>>();
   /** The URL clients use, e.g. `http://127.0.0.1:8000`. */
   url = '';
   port = 0;
@@ -176,13 +178,18 @@ export class HoldfastServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const x = new Exchange(req, res);
     res.once('close', () => this.finish(x));
+    const work = this.dispatch(x);
+    this.inFlight.add(work);
     try {
-      await this.dispatch(x);
+      await work;
     } catch (err) {
       this.log.event('error', { kind: x.kind, client: x.client, message: messageOf(err) });
       if (x.done) res.destroy();
       else if (isSystemError(err, 'ENOSPC', 'EDQUOT')) x.text(507, "the server's disk is full");
       else x.text(500, 'internal server error');
+    } finally {
+      this.inFlight.delete(work);
+      x.discardBody();
     }
   }
 
@@ -305,13 +312,20 @@ export class HoldfastServer {
     x.res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': body.length }).end(body);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops accepting connections, lets requests in progress finish for up to `graceMs`, then cuts
+   * the rest. Resolves once every handler has cleaned up (cut uploads remove their temp files).
+   */
+  async close(graceMs = 10_000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     unwatchFile(this.data.accounts, this.accountsChanged);
     const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
-    this.http.closeAllConnections();
+    this.http.closeIdleConnections();
+    const grace = setTimeout(() => this.http.closeAllConnections(), graceMs);
     await stopped;
+    clearTimeout(grace);
+    await Promise.allSettled(this.inFlight);
     await this.audits.stop();
     await this.reloading;
     this.log.event('stop');
