@@ -3,6 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
@@ -10,7 +12,7 @@ import { request } from 'undici';
 import { setClient } from '../../src/server/accounts.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTools } from '../helpers/tools.js';
-import { basic, expectOk, filesUnder, http, makeTree, resticRunner, sha256, startServer } from './harness.js';
+import { basic, eventually, expectOk, filesUnder, http, makeTree, resticRunner, sha256, startServer } from './harness.js';
 
 test('an upload past the quota is answered 507 with a message, and nothing is stored', async (t) => {
   const s = await startServer(t);
@@ -47,6 +49,30 @@ test('an upload past the quota is answered 507 with a message, and nothing is st
     clients: { name: string; storedBytes: number; quota: number }[];
   };
   assert.deepEqual(usage.clients, [{ name: 'small', storedBytes: 50_000, storedFiles: 1, quota: 100_000 }]);
+});
+
+test('after an upload refused half-way, the same connection carries the next request', async (t) => {
+  const s = await startServer(t);
+  const { secret } = await s.addClient('small', { quota: 10_000 });
+  const auth = basic('small', secret);
+  await http(`${s.base}/small/?create=true`, { method: 'POST', headers: { authorization: auth } });
+  // Large enough that most of it is still unread when the server refuses the upload.
+  const body = randomBytes(8 * 1024 * 1024);
+  const chunked = (b: Buffer) => `${b.length.toString(16)}\r\n${b.toString('latin1')}\r\n`;
+  const sock = connect(s.server.port, '127.0.0.1');
+  t.after(() => sock.destroy());
+  let text = '';
+  sock.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  await once(sock, 'connect');
+  sock.write(`POST /small/data/${sha256(body)} HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\nTransfer-Encoding: chunked\r\n\r\n`, 'latin1');
+  for (let i = 0; i < body.length; i += 64 * 1024) sock.write(chunked(body.subarray(i, i + 64 * 1024)), 'latin1');
+  sock.write('0\r\n\r\n');
+  sock.write(`HEAD /small/config HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\n\r\n`);
+  await eventually(async () => {
+    const statuses = [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => m[1]);
+    assert.deepEqual(statuses, ['507', '404']);
+  });
+  assert.deepEqual(await filesUnder(s.repoDir('small')), []);
 });
 
 test('restic hitting the quota fails cleanly; the repository still checks; a raised quota lets it finish', async (t) => {
