@@ -27,6 +27,7 @@ export interface GenerationsResult {
 }
 
 export async function listGenerations(repo: Repository, spec: string, host?: string): Promise<GenerationsResult> {
+  await repo.loadIndex();
   const image = await findImageSnapshot(repo, spec, host);
   const dir = image.directory;
   const current = new Map<number, number>();

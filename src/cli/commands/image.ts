@@ -19,10 +19,7 @@ function registerGenerations(image: Command): void {
       action(async (snapshot: string, opts: { host?: string }, cmd: Command) => {
         const g = globalsOf(cmd);
         const out = outputOf(g);
-        const r = await withRepository(g, { lock: 'shared' }, async (repo) => {
-          await repo.loadIndex();
-          return listGenerations(repo, snapshot, opts.host);
-        });
+        const r = await withRepository(g, { lock: 'shared' }, (repo) => listGenerations(repo, snapshot, opts.host));
         if (out.json) {
           out.emit({
             snapshot_id: r.snapshotId,
