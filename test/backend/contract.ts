@@ -1,29 +1,14 @@
-// The Backend contract: the same behaviour checks run against every backend — the local directory
-// and the REST backend talking to a real holdfast server on 127.0.0.1.
+// The Backend contract: behaviour checks every backend must pass (write-once, retries, ranges,
+// listing sizes, remove, not-found). contract.test.ts runs them against each backend we have.
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import type { Backend, FileInfo, FileType, Handle } from '../../src/backend/backend.js';
-import { LocalBackend } from '../../src/backend/local.js';
-import { RestBackend } from '../../src/backend/rest.js';
 import { HoldfastError } from '../../src/errors.js';
-import { tempDir } from '../helpers/tmp.js';
-import { startServer } from '../server/harness.js';
 
-type Factory = (t: TestContext) => Promise<Backend>;
-
-const factories: Record<string, Factory> = {
-  local: async (t) => new LocalBackend(join(await tempDir(t), 'repo')),
-  rest: async (t) => {
-    const s = await startServer(t);
-    const { repo } = await s.addClient('contract');
-    const b = await RestBackend.open(repo, { retries: 0 });
-    t.after(() => b.close());
-    return b;
-  },
-};
+/** Makes a fresh, empty backend for one test; cleanup is registered on the test context. */
+export type BackendFactory = (t: TestContext) => Promise<Backend>;
 
 function object(size: number): { name: string; data: Buffer } {
   const data = randomBytes(size);
@@ -40,7 +25,7 @@ async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(p, (err: unknown) => err instanceof HoldfastError && err.code === code);
 }
 
-for (const [kind, make] of Object.entries(factories)) {
+export function backendContract(kind: string, make: BackendFactory): void {
   describe(`Backend contract: ${kind}`, () => {
     test('create is idempotent and every type lists empty', async (t) => {
       const b = await make(t);
