@@ -28,6 +28,16 @@ export interface Backend {
    * name that exists with the same size succeeds (a retry); the config is refused if present.
    */
   write(h: Handle, data: Buffer): Promise<void>;
+  /**
+   * Where packs being written are kept until they are stored: chosen so that `writeFile` is
+   * cheap (for a local repository, on the same file system, so storing is a link).
+   */
+  readonly tempDir: string;
+  /**
+   * Stores the complete, fsynced temp file at `path` under `h` (same rules as `write`), then
+   * removes the temp file.
+   */
+  writeFile(h: Handle, path: string): Promise<void>;
   /** Removes a file; removing a missing file succeeds. */
   remove(h: Handle): Promise<void>;
   /** Every file of a type with its size, in no particular order. */

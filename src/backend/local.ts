@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { constants, type Dirent } from 'node:fs';
-import { link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HoldfastError, isSystemError } from '../errors.js';
 import { type Backend, checkHandle, describe, type FileInfo, type FileType, fileTypes, type Handle, notFound } from './backend.js';
@@ -14,8 +14,12 @@ const subdirPattern = /^[0-9a-f]{2}$/;
 export class LocalBackend implements Backend {
   readonly location: string;
 
+  readonly tempDir: string;
+
   constructor(readonly root: string) {
     this.location = root;
+    // Stray files directly in data/ are ignored by restic's and our listings (only data/xx/ holds packs).
+    this.tempDir = join(root, 'data');
   }
 
   /** The directory a file lives in: data packs go into 2-character subdirectories. */
@@ -98,6 +102,33 @@ export class LocalBackend implements Backend {
       throw ioError(`cannot write ${describe(h)} to ${this.location}`, err);
     } finally {
       await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  async writeFile(h: Handle, path: string): Promise<void> {
+    const final = this.pathOf(h);
+    const dir = this.dirOf(h);
+    try {
+      try {
+        await link(path, final);
+      } catch (err) {
+        if (isSystemError(err, 'ENOENT')) {
+          await mkdir(dir, { recursive: true, mode: 0o700 });
+          await link(path, final);
+        } else if (isSystemError(err, 'EEXIST')) {
+          await this.acceptExisting(h, (await stat(path)).size);
+        } else if (isSystemError(err, 'EXDEV')) {
+          await this.write(h, await readFile(path));
+        } else {
+          throw err;
+        }
+      }
+      await syncDir(dir);
+    } catch (err) {
+      if (err instanceof HoldfastError) throw err;
+      throw ioError(`cannot store ${describe(h)} in ${this.location}`, err);
+    } finally {
+      await unlink(path).catch(() => undefined);
     }
   }
 

@@ -1,7 +1,8 @@
 // The REST backend: a repository on a holdfast server (or restic's rest-server) over undici, with a
 // bounded keep-alive pool, retries with backoff on network errors and 5xx, and secret-free errors.
 
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
@@ -140,6 +141,16 @@ export class RestBackend implements Backend {
       }
     }
     throw this.failure(a, what);
+  }
+
+  readonly tempDir = tmpdir();
+
+  async writeFile(h: Handle, path: string): Promise<void> {
+    try {
+      await this.write(h, await readFile(path));
+    } finally {
+      await rm(path, { force: true });
+    }
   }
 
   async remove(h: Handle): Promise<void> {

@@ -1,11 +1,14 @@
 // Walks the source directories and turns them into trees and data blobs: compares each file with
 // the parent snapshot's node and reads only new and changed files; saves trees bottom-up.
+//
+// The walk is depth-first and sequential; files are handed to a bounded number of file jobs, and
+// each directory's tree is a future that completes when its entries have. Memory is then bounded
+// by the jobs in flight, not by the shape of the tree, however wide or deep.
 
 import type { BigIntStats } from 'node:fs';
-import { type FileHandle, lstat, open } from 'node:fs/promises';
 import { FileChunker } from '../chunker/chunk-file.js';
 import { MIN_SIZE } from '../chunker/params.js';
-import { Semaphore, mapLimited } from '../concurrency.js';
+import { Semaphore } from '../concurrency.js';
 import { HoldfastError, messageOf } from '../errors.js';
 import { hashId } from '../format/id.js';
 import type { Node } from '../format/node.js';
@@ -18,6 +21,7 @@ import type { FsWarning } from '../fs/warning.js';
 import type { Repository } from '../repository/repository.js';
 import { loadTree } from '../repository/trees.js';
 import { type BackupCounters, newCounters } from './summary.js';
+import { closeFd, lstatBig, openForReading, readWhole } from './file-io.js';
 import type { TargetNode } from './targets.js';
 
 export type ArchiveEvent =
@@ -38,8 +42,29 @@ export interface ArchiverOptions {
   readonly onEvent?: (e: ArchiveEvent) => void;
 }
 
-/** Entries of one directory processed at once; directories below add their own. */
-const ENTRIES_IN_PARALLEL = 8;
+/** Files being processed (read, sealed, waiting for their blobs) at the same time. */
+const FILE_JOBS = 64;
+/** Entries of a directory whose lstat runs at the same time. */
+const STAT_BATCH = 32;
+
+/**
+ * Work that was started and will finish later. Boxed, because a promise of a promise would be
+ * flattened: awaiting the start must not mean awaiting the end. A failure is reported where
+ * `done` is awaited, not as an unhandled rejection meanwhile.
+ */
+interface Pending<T> {
+  readonly done: Promise<T>;
+}
+
+function pending<T>(done: Promise<T>): Pending<T> {
+  done.catch(() => undefined);
+  return { done };
+}
+
+const finished = <T>(value: T): Pending<T> => ({ done: Promise.resolve(value) });
+
+/** A node known once its work is done; null when the entry is left out. */
+type Future = Pending<Node | null>;
 
 type ParentEntries = Map<string, Node>;
 
@@ -64,7 +89,10 @@ export class Archiver {
   /** Files that were open for writing by another process while this run read them. */
   readonly openForWrite: string[] = [];
   private readonly readSlots: Semaphore;
+  private readonly fileJobs = new Semaphore(FILE_JOBS);
   private readonly chunkers: FileChunker[] = [];
+  /** Read buffers for small files, one per file being read; saveBlob copies what it keeps. */
+  private readonly readBuffers: Buffer[] = [];
   /** Content of hard-linked files already read in this run, by device and inode. */
   private readonly linked = new Map<string, { mtime: bigint; size: bigint; content: string[] }>();
 
@@ -78,11 +106,11 @@ export class Archiver {
   /** Archives the targets; returns the root tree's id. */
   async run(root: TargetNode, parentTree: string | undefined): Promise<string> {
     const parent = parentTree ? await this.treeEntries(parentTree) : undefined;
-    if (!root.target) return this.saveVirtualTree(root, parent);
+    if (!root.target) return this.virtualTree(root, parent);
     // "." was given: the current directory's entries are the root's entries.
     const st = await this.stat(root.path);
     if (!st?.isDirectory()) throw new HoldfastError('ERR_INVALID_ARGUMENT', `${display(root.path)} is not a directory`);
-    const tree = await this.saveDirectoryTree(root.path, st, undefined, parent);
+    const tree = await (await this.directory(root.path, st, undefined, parent)).done;
     if (tree === undefined) throw new HoldfastError('ERR_IO', `cannot read ${display(root.path)}`);
     return tree;
   }
@@ -112,7 +140,7 @@ export class Archiver {
 
   private async stat(path: Buffer): Promise<BigIntStats | undefined> {
     try {
-      return await lstat(path, { bigint: true });
+      return await lstatBig(path);
     } catch (err) {
       this.warn(path, err);
       return undefined;
@@ -135,36 +163,73 @@ export class Archiver {
     }
   }
 
-  /** A directory that only leads to given paths: its own metadata, and only the given children. */
-  private async saveVirtualTree(node: TargetNode, parent: ParentEntries | undefined): Promise<string> {
+  /**
+   * A directory that only leads to given paths: its own metadata, and only the given children.
+   * Returns its tree's id once everything below it is saved.
+   */
+  private async virtualTree(node: TargetNode, parent: ParentEntries | undefined): Promise<string> {
     const children = [...node.children.values()].sort((a, b) => Buffer.compare(a.name, b.name));
-    const nodes = await mapLimited(children, ENTRIES_IN_PARALLEL, async (child) => {
+    const futures: Future[] = [];
+    for (const child of children) {
       const parentNode = parent?.get(nameKey(child.name));
-      if (child.target) return this.archiveEntry(child.path, child.name, parentNode, undefined);
+      if (child.target) {
+        const st = await this.stat(child.path);
+        futures.push(st ? await this.dispatch(child.path, child.name, st, parentNode, undefined) : finished(null));
+        continue;
+      }
       const st = await this.stat(child.path);
-      if (!st) return null;
+      if (!st) continue;
       if (!st.isDirectory()) throw new HoldfastError('ERR_INVALID_ARGUMENT', `${display(child.path)} is not a directory`);
       const dirNode = await nodeFromStat(child.name, child.path, st, { warn: this.fsWarning });
-      dirNode.subtree = await this.saveVirtualTree(child, await this.parentEntriesOf(parentNode));
-      this.countDirectory(dirNode, parentNode);
-      return dirNode;
-    });
-    return this.saveTree(nodes);
+      const subtree = this.virtualTree(child, await this.parentEntriesOf(parentNode));
+      futures.push(
+        pending(
+          subtree.then((id) => {
+            dirNode.subtree = id;
+            this.countDirectory(dirNode, parentNode);
+            return dirNode;
+          }),
+        ),
+      );
+    }
+    return this.saveTree(await Promise.all(futures.map((f) => f.done)));
   }
 
   /**
-   * One entry: a source given on the command line (no `dirRules`) or an entry of a directory
-   * being archived. Returns null when it is excluded or cannot be read.
+   * Starts one entry — a source given on the command line (no `dirRules`) or an entry of a
+   * directory — and returns the future of its node. For a directory this walks everything below
+   * it before returning; for a file it waits only for a free file job.
    */
-  private async archiveEntry(path: Buffer, name: Buffer, parentNode: Node | undefined, dirRules: DirectoryRules | undefined): Promise<Node | null> {
+  private async dispatch(path: Buffer, name: Buffer, st: BigIntStats, parentNode: Node | undefined, dirRules: DirectoryRules | undefined): Promise<Future> {
     this.checkAborted();
     const { rules } = this.options;
-    if (dirRules && !rules.isEmpty && dirRules.excludesName(name)) return null;
-    const st = await this.stat(path);
-    if (!st) return null;
-    if (!rules.isEmpty && (dirRules ? dirRules.excludesStat(st) : await rules.excludesSource(path, st))) return null;
+    if (!rules.isEmpty && (dirRules ? dirRules.excludesStat(st) : await rules.excludesSource(path, st))) return finished(null);
     // restic 0.14 leaves sockets out of snapshots; so do we, so both make the same trees.
-    if (st.isSocket()) return null;
+    if (st.isSocket()) return finished(null);
+    if (st.isFile()) {
+      await this.fileJobs.acquire();
+      return pending(this.fileJob(path, name, st, parentNode).finally(() => this.fileJobs.release()));
+    }
+    let node: Node;
+    try {
+      node = await nodeFromStat(name, path, st, { warn: this.fsWarning });
+    } catch (err) {
+      this.warn(path, err);
+      return finished(null);
+    }
+    if (node.type !== 'dir') return finished(node);
+    const subtree = await this.directory(path, st, { dirRules, name }, await this.parentEntriesOf(parentNode));
+    return pending(
+      subtree.done.then((id) => {
+        if (id === undefined) return null;
+        node.subtree = id;
+        this.countDirectory(node, parentNode);
+        return node;
+      }),
+    );
+  }
+
+  private async fileJob(path: Buffer, name: Buffer, st: BigIntStats, parentNode: Node | undefined): Promise<Node | null> {
     let node: Node;
     try {
       node = await nodeFromStat(name, path, st, { warn: this.fsWarning });
@@ -172,39 +237,47 @@ export class Archiver {
       this.warn(path, err);
       return null;
     }
-    if (node.type === 'file') return this.archiveFile(path, st, node, parentNode);
-    if (node.type !== 'dir') return node;
-    const subtree = await this.saveDirectoryTree(path, st, { dirRules, name }, await this.parentEntriesOf(parentNode));
-    if (subtree === undefined) return null;
-    node.subtree = subtree;
-    this.countDirectory(node, parentNode);
-    return node;
+    return this.archiveFile(path, st, node, parentNode);
   }
 
   /**
-   * Saves the tree of a real directory's entries; undefined when it cannot be read. `within` is
-   * the directory's parent's rules (absent for a source, whose rules start fresh).
+   * Walks a real directory: lists it, dispatches its entries in order, and returns the future of
+   * its tree's id (undefined when it cannot be read). `within` is the directory's parent's rules
+   * (absent for a source, whose rules start fresh).
    */
-  private async saveDirectoryTree(
+  private async directory(
     path: Buffer,
     st: BigIntStats,
     within: { dirRules: DirectoryRules | undefined; name: Buffer } | undefined,
     parent: ParentEntries | undefined,
-  ): Promise<string | undefined> {
+  ): Promise<Pending<string | undefined>> {
     let names: Buffer[];
     try {
       names = await listDirectory(path);
     } catch (err) {
       this.warn(path, err);
-      return undefined;
+      return finished(undefined);
     }
     const { rules } = this.options;
     const dirRules = within?.dirRules ? await within.dirRules.subdirectory(within.name, st, names) : await rules.sourceDirectory(path, st, names);
-    const nodes = await mapLimited(names, ENTRIES_IN_PARALLEL, (name) =>
-      this.archiveEntry(joinPath(path, name), name, parent?.get(nameKey(name)), dirRules),
+    const kept = rules.isEmpty ? names : names.filter((name) => !dirRules.excludesName(name));
+    const futures: Future[] = [];
+    for (let start = 0; start < kept.length; start += STAT_BATCH) {
+      const batch = kept.slice(start, start + STAT_BATCH);
+      const paths = batch.map((name) => joinPath(path, name));
+      const stats = await Promise.all(paths.map((p) => this.stat(p)));
+      for (let i = 0; i < batch.length; i++) {
+        const entrySt = stats[i];
+        if (!entrySt) continue;
+        futures.push(await this.dispatch(paths[i]!, batch[i]!, entrySt, parent?.get(nameKey(batch[i]!)), dirRules));
+      }
+    }
+    return pending(
+      Promise.all(futures.map((f) => f.done)).then(async (nodes) => {
+        if (parent) await this.countDeleted(parent, nodes);
+        return this.saveTree(nodes);
+      }),
     );
-    if (parent) await this.countDeleted(parent, nodes);
-    return this.saveTree(nodes);
   }
 
   private countDirectory(node: Node, parentNode: Node | undefined): void {
@@ -275,9 +348,9 @@ export class Archiver {
     const pending: Promise<string>[] = [];
     let bytes = 0;
     await this.readSlots.acquire();
-    let handle;
+    let fd: number;
     try {
-      handle = await open(path, 'r');
+      fd = await openForReading(path);
     } catch (err) {
       this.readSlots.release();
       this.warn(path, err);
@@ -294,13 +367,20 @@ export class Archiver {
         saved.catch(() => undefined);
         pending.push(saved);
       };
-      const small = st.size < BigInt(MIN_SIZE) ? await readSmall(handle, Number(st.size)) : undefined;
-      if (small) {
-        if (small.length > 0) await save(small);
-      } else {
-        const chunker = this.chunkers.pop() ?? new FileChunker(this.repo.config.chunkerPolynomial);
+      let small: Buffer | undefined;
+      if (st.size < BigInt(MIN_SIZE)) {
+        const buffer = this.readBuffers.pop() ?? Buffer.allocUnsafeSlow(MIN_SIZE + 1);
         try {
-          for await (const chunk of chunker.chunks(handle)) {
+          small = await readWhole(fd, Number(st.size), buffer);
+          if (small && small.length > 0) await save(small);
+        } finally {
+          this.readBuffers.push(buffer);
+        }
+      }
+      if (!small) {
+        const chunker = this.chunkers.pop() ?? new FileChunker(this.repo.config.chunkerPolynomial, { views: true });
+        try {
+          for await (const chunk of chunker.chunks(fd)) {
             this.checkAborted();
             await save(chunk);
           }
@@ -313,7 +393,7 @@ export class Archiver {
       this.warn(path, err);
       return null;
     } finally {
-      await handle.close().catch(() => undefined);
+      await closeFd(fd);
       this.readSlots.release();
     }
     return { content: await Promise.all(pending), bytes };
@@ -329,21 +409,4 @@ export class Archiver {
     }
     return r.id;
   }
-}
-
-/**
- * Reads a file expected to be smaller than the chunker's minimum in one go, into a buffer of
- * exactly its size (so it can move to a worker without a copy). Returns undefined if the file
- * has grown since it was stat'ed, so the caller chunks it instead.
- */
-async function readSmall(handle: FileHandle, expected: number): Promise<Buffer | undefined> {
-  const buf = Buffer.allocUnsafeSlow(expected);
-  let length = 0;
-  while (length < expected) {
-    const { bytesRead } = await handle.read(buf, length, expected - length, length);
-    if (bytesRead === 0) return buf.subarray(0, length);
-    length += bytesRead;
-  }
-  const { bytesRead } = await handle.read(Buffer.allocUnsafe(1), 0, 1, expected);
-  return bytesRead === 0 ? buf : undefined;
 }

@@ -1,5 +1,5 @@
 // Keeps the open chunk contiguous in the kernel's memory, with room for new input after it, so
-// input can be read straight into that memory and every finished chunk leaves with one copy.
+// input can be read straight into that memory; finished chunks leave as copies or as views.
 
 import type { Kernel } from './kernel.js';
 import { MAX_SIZE } from './params.js';
@@ -7,6 +7,7 @@ import { MAX_SIZE } from './params.js';
 export class ChunkArea {
   readonly #kernel: Kernel;
   readonly #blockSize: number;
+  readonly #views: boolean;
   /** Start of the open chunk. */
   #start = 0;
   /** Bytes up to here have been scanned. */
@@ -16,11 +17,13 @@ export class ChunkArea {
 
   /**
    * `blockSize` is the most input taken at once; `blocksAhead` is how many blocks may be waiting
-   * unscanned (or in flight) beyond the scanned part.
+   * unscanned (or in flight) beyond the scanned part. With `views`, chunks are views into the
+   * kernel's memory, valid until the area is next compacted or reset.
    */
-  constructor(kernel: Kernel, blockSize: number, blocksAhead = 1) {
+  constructor(kernel: Kernel, blockSize: number, blocksAhead = 1, views = false) {
     this.#kernel = kernel;
     this.#blockSize = blockSize;
+    this.#views = views;
     // An open chunk is shorter than MAX_SIZE once scanned, so compaction always makes this room.
     kernel.reserve(MAX_SIZE + blocksAhead * blockSize);
   }
@@ -68,9 +71,15 @@ export class ChunkArea {
   }
 
   #take(end: number): Buffer {
-    // A Buffer of its own (not a pool slice), so it can be transferred to a worker.
-    const chunk = Buffer.allocUnsafeSlow(end - this.#start);
-    chunk.set(this.#kernel.area.subarray(this.#start, end));
+    const area = this.#kernel.area;
+    let chunk: Buffer;
+    if (this.#views) {
+      chunk = Buffer.from(area.buffer, area.byteOffset + this.#start, end - this.#start);
+    } else {
+      // A Buffer of its own (not a pool slice), so it can be transferred to a worker.
+      chunk = Buffer.allocUnsafeSlow(end - this.#start);
+      chunk.set(area.subarray(this.#start, end));
+    }
     this.#start = end;
     return chunk;
   }

@@ -12,6 +12,11 @@ import { tablesFor } from './tables.js';
 export interface FileChunkerOptions extends ChunkerOptions {
   /** Bytes per read; default 1 MiB. Memory use is about 8 MiB plus twice this. */
   readSize?: number;
+  /**
+   * Yield views into the chunker's memory instead of copies: each is valid only until the
+   * generator is resumed. For consumers that copy or consume a chunk before asking for the next.
+   */
+  views?: boolean;
 }
 
 const DEFAULT_READ_SIZE = 1024 * 1024;
@@ -39,7 +44,7 @@ export class FileChunker {
     }
     this.#kernel = createKernel(tablesFor(pol), options.kernel);
     // Room for the block being scanned and the one being read.
-    this.#area = new ChunkArea(this.#kernel, readSize, 2);
+    this.#area = new ChunkArea(this.#kernel, readSize, 2, options.views ?? false);
   }
 
   get kernel(): KernelKind {

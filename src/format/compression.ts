@@ -8,6 +8,13 @@ export interface Zstd {
   readonly kind: 'native' | 'wasm';
   compress(data: Uint8Array, level: number): Buffer;
   decompress(data: Uint8Array): Buffer;
+  /** Compresses into `target`; returns the bytes written, or -1 when they do not fit. */
+  compressInto(target: Uint8Array, data: Uint8Array, level: number): number;
+}
+
+/** The most bytes zstd can produce for `n` input bytes (ZSTD_COMPRESSBOUND). */
+export function compressBound(n: number): number {
+  return n + (n >>> 8) + (n < 128 * 1024 ? (128 * 1024 - n) >>> 11 : 0);
 }
 
 /** `auto` matches restic's default speed; levels are libzstd levels. */
@@ -18,19 +25,29 @@ const require = createRequire(import.meta.url);
 
 function loadNative(): Zstd {
   const zstd = require('zstd-napi') as typeof import('zstd-napi');
-  const compressors = new Map<number, InstanceType<typeof zstd.Compressor>>();
+  const binding = require('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js');
+  const contexts = new Map<number, InstanceType<typeof binding.CCtx>>();
   const decompressor = new zstd.Decompressor();
+  const contextFor = (level: number) => {
+    let c = contexts.get(level);
+    if (!c) {
+      c = new binding.CCtx();
+      c.setParameter(binding.CParameter.compressionLevel, level);
+      // restic writes frames without a checksum: the MAC and the blob hash already cover the data.
+      c.setParameter(binding.CParameter.checksumFlag, 0);
+      contexts.set(level, c);
+    }
+    return c;
+  };
   return {
     kind: 'native',
     compress(data, level) {
-      let c = compressors.get(level);
-      if (!c) {
-        c = new zstd.Compressor();
-        // restic writes frames without a checksum: the MAC and the blob hash already cover the data.
-        c.setParameters({ compressionLevel: level, checksumFlag: false, contentSizeFlag: true });
-        compressors.set(level, c);
-      }
-      return c.compress(data);
+      const out = Buffer.allocUnsafe(compressBound(data.length));
+      return out.subarray(0, contextFor(level).compress2(out, data));
+    },
+    compressInto(target, data, level) {
+      if (target.length < compressBound(data.length)) return -1;
+      return contextFor(level).compress2(target, data);
     },
     decompress: (data) => decompressor.decompress(data),
   };
@@ -42,6 +59,12 @@ async function loadWasm(): Promise<Zstd> {
   return {
     kind: 'wasm',
     compress: (data, level) => Buffer.from(wasm.compress(data, level)),
+    compressInto(target, data, level) {
+      const out = wasm.compress(data, level);
+      if (out.length > target.length) return -1;
+      target.set(out);
+      return out.length;
+    },
     decompress: (data) => Buffer.from(wasm.decompress(data)),
   };
 }

@@ -81,6 +81,18 @@ export function seal(key: CryptoKey, plaintext: Uint8Array, iv: Buffer = newIv()
   return out;
 }
 
+/**
+ * Seals in place: `region` holds 16 free bytes, then the plaintext, then 16 free bytes; the result
+ * (IV ‖ ciphertext ‖ tag) replaces it. Saves a buffer per blob where the caller already has one.
+ */
+export function sealInPlace(key: CryptoKey, region: Buffer, plaintextLength: number, iv: Buffer = newIv()): void {
+  iv.copy(region, 0);
+  const text = region.subarray(IV_SIZE, IV_SIZE + plaintextLength);
+  const ctr = createCipheriv('aes-256-ctr', key.encrypt, iv);
+  ctr.update(text).copy(text);
+  macTag(key, iv, text).copy(region, IV_SIZE + plaintextLength);
+}
+
 /** Verifies the tag, then decrypts. Throws ERR_MAC when the data is not authentic for this key. */
 export function open(key: CryptoKey, data: Uint8Array): Buffer {
   if (data.length < CRYPTO_OVERHEAD) {

@@ -39,6 +39,8 @@ export interface CryptoBatch {
   readonly seq: number;
   readonly buffer: ArrayBuffer;
   readonly jobs: readonly CryptoJob[];
+  /** A spent buffer the worker may write its results into. */
+  readonly spare?: ArrayBuffer | undefined;
 }
 
 /** A result's bytes (sealed blob or plaintext), if any, are at offset/length in the results buffer. */
@@ -51,5 +53,9 @@ export type CryptoResult =
 export interface CryptoResults {
   readonly seq: number;
   readonly buffer: ArrayBuffer;
+  /** The batch's input buffer, handed back for reuse. */
+  readonly input: ArrayBuffer;
+  /** The spare buffer, when it was too small to use. */
+  unused?: ArrayBuffer;
   readonly results: readonly CryptoResult[];
 }

@@ -1,18 +1,25 @@
-// A pool of crypto workers with bounded queues. Jobs are gathered into batches whose bytes travel
-// in one buffer, so tens of thousands of small files do not cost a message and a transfer each.
+// A pool of crypto workers with bounded queues. Jobs are copied into a batch buffer as they are
+// submitted, and batch buffers travel to the workers and back and are reused: neither side
+// allocates per blob, which keeps memory flat over tens of thousands of files.
 
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { HoldfastError, type ErrorCode } from '../errors.js';
 import type { CryptoKey } from '../format/crypto.js';
 import type { CryptoBatch, CryptoJob, CryptoResult, CryptoResults, KeyMaterial } from './crypto-jobs.js';
+import { startWorker } from './start-worker.js';
 
-type JobSpec = { kind: 'seal'; level: number; id?: string | undefined } | { kind: 'open'; uncompressedLength?: number | undefined; expectedId?: string | undefined } | { kind: 'hash' };
+type JobSpec =
+  | { kind: 'seal'; level: number; id?: string | undefined }
+  | { kind: 'open'; uncompressedLength?: number | undefined; expectedId?: string | undefined }
+  | { kind: 'hash' };
+
+/** A job's result; `bytes` is a view into a batch buffer that is reused as soon as `deliver` returns. */
+type Deliver = (result: CryptoResult, bytes: Buffer | undefined) => void;
 
 interface Pending {
-  readonly spec: JobSpec;
-  readonly data: Uint8Array;
-  readonly resolve: (r: { result: CryptoResult; buffer: ArrayBuffer }) => void;
+  readonly job: CryptoJob;
+  readonly deliver: Deliver;
   readonly reject: (e: Error) => void;
 }
 
@@ -22,35 +29,38 @@ interface WorkerSlot {
   readonly batches: Map<number, { pending: Pending[]; bytes: number }>;
 }
 
+export interface SealedView {
+  readonly id: string;
+  /** Valid only during the callback it is passed to. */
+  readonly sealed: Buffer;
+  readonly uncompressedLength?: number | undefined;
+}
+
 const BATCH_BYTES = 2 * 1024 * 1024;
 const BATCH_JOBS = 128;
 /** Bytes queued per worker before producers wait: enough to keep it busy, little memory. */
 const MAX_INFLIGHT_PER_WORKER = 6 * 1024 * 1024;
-
-const fromSources = import.meta.url.endsWith('.ts');
-
-function startWorker(workerData: KeyMaterial): Worker {
-  if (!fromSources) return new Worker(new URL('./crypto-worker.js', import.meta.url), { workerData });
-  // Loader hooks do not reach worker threads by themselves: register tsx inside the worker first.
-  const entry = new URL('./crypto-worker.ts', import.meta.url).href;
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
+/** Spent batch buffers kept for reuse, in bytes: enough that steady state allocates nothing. */
+const FREE_BYTES = 32 * 1024 * 1024;
+/** Every batch buffer has room for a full batch's results (compression bound, crypto overhead). */
+const BUFFER_BYTES = BATCH_BYTES + BATCH_BYTES / 16;
 
 export class CryptoPool {
   private readonly slots: WorkerSlot[] = [];
   private batch: Pending[] = [];
-  private batchBytes = 0;
+  private batchBuffer: ArrayBuffer | undefined;
+  private batchUsed = 0;
   private flushScheduled = false;
   private seq = 0;
   private waiters: (() => void)[] = [];
+  private readonly free: ArrayBuffer[] = [];
   private closed = false;
   private failure: Error | undefined;
 
   constructor(key: CryptoKey, workers = Math.max(1, Math.min(availableParallelism(), 8))) {
     const material: KeyMaterial = { encrypt: key.encrypt, macK: key.macK, macR: key.macR };
     for (let i = 0; i < workers; i++) {
-      const worker = startWorker(material);
+      const worker = startWorker('crypto-worker', material);
       const slot: WorkerSlot = { worker, inFlightBytes: 0, batches: new Map() };
       worker.on('message', (msg: CryptoResults) => this.onResults(slot, msg));
       worker.on('error', (err) => this.fail(new HoldfastError('ERR_IO', `crypto worker failed: ${err.message}`)));
@@ -63,30 +73,37 @@ export class CryptoPool {
     return this.slots.length;
   }
 
-  /** Hashes (unless `id` is given), compresses at `level` (0: not at all) and seals a blob. */
-  async seal(data: Uint8Array, level: number, id?: string): Promise<{ id: string; sealed: Buffer; uncompressedLength?: number | undefined }> {
-    const { result, buffer } = await this.submit({ kind: 'seal', level, id }, data);
-    if (result.kind !== 'seal') throw new Error('unexpected worker result');
-    return { id: result.id, sealed: Buffer.from(buffer, result.offset, result.length), uncompressedLength: result.uncompressedLength };
+  /**
+   * Hashes (unless `id` is given), compresses at `level` (0: not at all) and seals a blob, then
+   * calls `take` with the sealed bytes, synchronously, while they are valid. `data` is copied
+   * before this returns, so the caller may reuse its buffer at once.
+   */
+  seal<T>(data: Uint8Array, level: number, id: string | undefined, take: (sealed: SealedView) => T): Promise<T> {
+    return this.submit({ kind: 'seal', level, id }, data, (r, bytes) => {
+      if (r.kind !== 'seal' || !bytes) throw new Error('unexpected worker result');
+      return take({ id: r.id, sealed: bytes, uncompressedLength: r.uncompressedLength });
+    });
   }
 
   /** Verifies, decrypts and decompresses a stored blob; checks its plaintext hash when `expectedId` is given. */
-  async open(stored: Uint8Array, uncompressedLength?: number, expectedId?: string): Promise<Buffer> {
-    const { result, buffer } = await this.submit({ kind: 'open', uncompressedLength, expectedId }, stored);
-    if (result.kind !== 'open') throw new Error('unexpected worker result');
-    return Buffer.from(buffer, result.offset, result.length);
+  open(stored: Uint8Array, uncompressedLength?: number, expectedId?: string): Promise<Buffer> {
+    return this.submit({ kind: 'open', uncompressedLength, expectedId }, stored, (r, bytes) => {
+      if (r.kind !== 'open' || !bytes) throw new Error('unexpected worker result');
+      return Buffer.from(bytes);
+    });
   }
 
   /** The blob id (SHA-256) of a plaintext, computed on a worker. */
-  async hash(data: Uint8Array): Promise<string> {
-    const { result } = await this.submit({ kind: 'hash' }, data);
-    if (result.kind !== 'hash') throw new Error('unexpected worker result');
-    return result.id;
+  hash(data: Uint8Array): Promise<string> {
+    return this.submit({ kind: 'hash' }, data, (r) => {
+      if (r.kind !== 'hash') throw new Error('unexpected worker result');
+      return r.id;
+    });
   }
 
   /** Resolves when the workers have room for more work; callers await it to bound memory. */
   async ready(): Promise<void> {
-    while (!this.failure && this.totalInFlight() + this.batchBytes >= MAX_INFLIGHT_PER_WORKER * this.slots.length) {
+    while (!this.failure && this.totalInFlight() + this.batchUsed >= MAX_INFLIGHT_PER_WORKER * this.slots.length) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
@@ -96,40 +113,52 @@ export class CryptoPool {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
-  private submit(spec: JobSpec, data: Uint8Array): Promise<{ result: CryptoResult; buffer: ArrayBuffer }> {
+  private submit<T>(spec: JobSpec, data: Uint8Array, use: (r: CryptoResult, bytes: Buffer | undefined) => T): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error('crypto pool is closed'));
-    return new Promise<{ result: CryptoResult; buffer: ArrayBuffer }>((resolve, reject) => {
-      this.batch.push({ spec, data, resolve, reject });
-      this.batchBytes += data.byteLength;
-      if (this.batch.length >= BATCH_JOBS || this.batchBytes >= BATCH_BYTES) this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    }).then((r) => {
-      if (r.result.kind === 'error') throw new HoldfastError(r.result.code as ErrorCode, r.result.message);
-      return r;
+    const length = data.byteLength;
+    if (this.batchBuffer && this.batchUsed + length > this.batchBuffer.byteLength) this.flush();
+    this.batchBuffer ??= this.takeBuffer(length);
+    new Uint8Array(this.batchBuffer, this.batchUsed, length).set(data);
+    const job = { ...spec, offset: this.batchUsed, length } as CryptoJob;
+    this.batchUsed += length;
+    return new Promise<T>((resolve, reject) => {
+      const deliver: Deliver = (r, bytes) => {
+        if (r.kind === 'error') reject(new HoldfastError(r.code as ErrorCode, r.message));
+        else {
+          try {
+            resolve(use(r, bytes));
+          } catch (err) {
+            reject(err as Error);
+          }
+        }
+      };
+      this.batch.push({ job, deliver, reject });
+      if (this.batch.length >= BATCH_JOBS || this.batchUsed >= BATCH_BYTES) this.flush();
+      else this.flushSoonIfIdle();
     });
   }
 
-  /** Copies the batch's bytes into one buffer and hands it to the least busy worker. */
+  /**
+   * A partial batch goes out at once only when a worker has nothing to do; while all are busy it
+   * keeps filling, so small files travel in few, full batches.
+   */
+  private flushSoonIfIdle(): void {
+    if (this.flushScheduled || this.batch.length === 0 || !this.slots.some((s) => s.batches.size === 0)) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Hands the current batch to the least busy worker. */
   private flush(): void {
     this.flushScheduled = false;
-    if (this.batch.length === 0) return;
+    if (this.batch.length === 0 || !this.batchBuffer) return;
     const pending = this.batch;
-    const bytes = this.batchBytes;
+    const bytes = this.batchUsed;
+    const buffer = this.batchBuffer;
     this.batch = [];
-    this.batchBytes = 0;
-    const buffer = new ArrayBuffer(bytes);
-    const view = new Uint8Array(buffer);
-    let at = 0;
-    const jobs = pending.map((p): CryptoJob => {
-      view.set(p.data, at);
-      const job = { ...p.spec, offset: at, length: p.data.byteLength } as CryptoJob;
-      at += p.data.byteLength;
-      return job;
-    });
+    this.batchBuffer = undefined;
+    this.batchUsed = 0;
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.inFlightBytes < slot.inFlightBytes) slot = s;
     const seq = ++this.seq;
@@ -137,8 +166,26 @@ export class CryptoPool {
     slot.batches.set(seq, { pending, bytes });
     // A busy worker keeps the process alive; an idle one must not (the pool may never be closed).
     if (slot.batches.size === 1) slot.worker.ref();
-    const batch: CryptoBatch = { seq, buffer, jobs };
-    slot.worker.postMessage(batch, [buffer]);
+    const spare = this.free.pop();
+    const batch: CryptoBatch = { seq, buffer, jobs: pending.map((p) => p.job), spare };
+    slot.worker.postMessage(batch, spare ? [buffer, spare] : [buffer]);
+  }
+
+  /** A spent buffer big enough for `bytes`, or a new one of at least the usual size. */
+  private takeBuffer(bytes: number): ArrayBuffer {
+    const i = this.free.findIndex((b) => b.byteLength >= bytes);
+    if (i >= 0) return this.free.splice(i, 1)[0]!;
+    return new ArrayBuffer(Math.max(bytes + bytes / 16, BUFFER_BYTES));
+  }
+
+  private recycle(...buffers: (ArrayBuffer | undefined)[]): void {
+    let kept = 0;
+    for (const b of this.free) kept += b.byteLength;
+    for (const b of buffers) {
+      if (!b || kept + b.byteLength > FREE_BYTES) continue;
+      this.free.push(b);
+      kept += b.byteLength;
+    }
   }
 
   private onResults(slot: WorkerSlot, msg: CryptoResults): void {
@@ -147,7 +194,14 @@ export class CryptoPool {
     slot.batches.delete(msg.seq);
     slot.inFlightBytes -= b.bytes;
     if (slot.batches.size === 0) slot.worker.unref();
-    b.pending.forEach((p, i) => p.resolve({ result: msg.results[i]!, buffer: msg.buffer }));
+    // Every result is used (copied or consumed) synchronously here, so the buffers can be reused.
+    b.pending.forEach((p, i) => {
+      const result = msg.results[i]!;
+      const bytes = result.kind === 'seal' || result.kind === 'open' ? Buffer.from(msg.buffer, result.offset, result.length) : undefined;
+      p.deliver(result, bytes);
+    });
+    this.recycle(msg.buffer, msg.input, msg.unused);
+    this.flushSoonIfIdle();
     this.wakeWaiters();
   }
 

@@ -2,9 +2,10 @@
 // CPU-heavy part of backup and restore runs on every core while the main thread does I/O.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { decompressBlob, loadZstd } from '../format/compression.js';
-import { type CryptoKey, open, seal } from '../format/crypto.js';
+import { compressBound, decompressBlob, loadZstd } from '../format/compression.js';
+import { CRYPTO_OVERHEAD, type CryptoKey, IV_SIZE, open, sealInPlace } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
+import { garbageBudget } from './collect-garbage.js';
 import type { CryptoBatch, CryptoJob, CryptoResult, CryptoResults, KeyMaterial } from './crypto-jobs.js';
 
 const material = workerData as KeyMaterial;
@@ -14,60 +15,79 @@ const key: CryptoKey = {
   macR: Buffer.from(material.macR),
 };
 const zstd = await loadZstd();
+const processed = garbageBudget(16 * 1024 * 1024);
 
-/** A result without its place in the results buffer, and the bytes to put there. */
-type Outcome = { result: Record<string, unknown> & { kind: CryptoResult['kind'] }; bytes?: Buffer };
+/** Room a job's result may need in the results buffer. */
+function resultRoom(job: CryptoJob): number {
+  if (job.kind === 'seal') return (job.level > 0 ? Math.max(compressBound(job.length), job.length) : job.length) + CRYPTO_OVERHEAD;
+  if (job.kind === 'open') return Math.max(job.uncompressedLength ?? 0, job.length);
+  return 0;
+}
 
-function run(job: CryptoJob, data: Buffer): Outcome {
+/**
+ * Seals a blob straight into `out` at `at`: compressed in place when that makes it smaller, else
+ * copied, then encrypted over itself. Returns the sealed length and, if compressed, the plaintext length.
+ */
+function sealInto(out: Buffer, at: number, data: Buffer, level: number): { length: number; uncompressedLength?: number } {
+  const region = out.subarray(at);
+  let payload = data.length;
+  let uncompressedLength: number | undefined;
+  const written = level > 0 ? zstd.compressInto(region.subarray(IV_SIZE, IV_SIZE + compressBound(data.length)), data, level) : -1;
+  // Incompressible data is stored as it is: smaller, and cheaper to restore.
+  if (written >= 0 && written < data.length) {
+    payload = written;
+    uncompressedLength = data.length;
+  } else {
+    data.copy(region, IV_SIZE);
+  }
+  sealInPlace(key, region, payload);
+  return { length: payload + CRYPTO_OVERHEAD, uncompressedLength };
+}
+
+function run(job: CryptoJob, data: Buffer, out: Buffer, at: number): CryptoResult {
   switch (job.kind) {
     case 'hash':
-      return { result: { kind: 'hash', id: hashId(data) } };
+      return { kind: 'hash', id: hashId(data) };
     case 'seal': {
       const id = job.id ?? hashId(data);
-      let payload: Buffer = data;
-      let uncompressedLength: number | undefined;
-      if (job.level > 0) {
-        const compressed = zstd.compress(data, job.level);
-        // Incompressible data is stored as it is: smaller, and cheaper to restore.
-        if (compressed.length < data.length) {
-          payload = compressed;
-          uncompressedLength = data.length;
-        }
-      }
-      return { result: { kind: 'seal', id, uncompressedLength }, bytes: seal(key, payload) };
+      const { length, uncompressedLength } = sealInto(out, at, data, job.level);
+      return { kind: 'seal', id, offset: at, length, uncompressedLength };
     }
     case 'open': {
       let plain = open(key, data);
       if (job.uncompressedLength !== undefined) plain = decompressBlob(zstd, plain, job.uncompressedLength);
       if (job.expectedId !== undefined && hashId(plain) !== job.expectedId) {
-        return { result: { kind: 'error', code: 'ERR_CORRUPT', message: `blob ${job.expectedId}: content does not match its id` } };
+        return { kind: 'error', code: 'ERR_CORRUPT', message: `blob ${job.expectedId}: content does not match its id` };
       }
-      return { result: { kind: 'open' }, bytes: plain };
+      plain.copy(out, at);
+      return { kind: 'open', offset: at, length: plain.length };
     }
   }
 }
 
 parentPort!.on('message', (batch: CryptoBatch) => {
-  const outcomes: Outcome[] = batch.jobs.map((job) => {
+  let room = 0;
+  for (const job of batch.jobs) room += resultRoom(job);
+  // The main thread sends back spent result buffers so that batches do not allocate new ones.
+  const outBuffer = batch.spare && batch.spare.byteLength >= room ? batch.spare : new ArrayBuffer(room);
+  const out = Buffer.from(outBuffer);
+  let at = 0;
+  const results = batch.jobs.map((job): CryptoResult => {
     try {
-      return run(job, Buffer.from(batch.buffer, job.offset, job.length));
+      const r = run(job, Buffer.from(batch.buffer, job.offset, job.length), out, at);
+      if (r.kind === 'seal' || r.kind === 'open') at += r.length;
+      return r;
     } catch (err) {
       const e = err as { code?: string; message?: string };
-      return { result: { kind: 'error', code: e.code ?? 'ERR_CORRUPT', message: e.message ?? String(err) } };
+      return { kind: 'error', code: e.code ?? 'ERR_CORRUPT', message: e.message ?? String(err) };
     }
   });
-  let total = 0;
-  for (const o of outcomes) total += o.bytes?.length ?? 0;
-  const out = new ArrayBuffer(total);
-  const view = new Uint8Array(out);
-  let at = 0;
-  const results = outcomes.map((o) => {
-    if (!o.bytes) return o.result as unknown as CryptoResult;
-    view.set(o.bytes, at);
-    const placed = { ...o.result, offset: at, length: o.bytes.length } as unknown as CryptoResult;
-    at += o.bytes.length;
-    return placed;
-  });
-  const message: CryptoResults = { seq: batch.seq, buffer: out, results };
-  parentPort!.postMessage(message, [out]);
+  const message: CryptoResults = { seq: batch.seq, buffer: outBuffer, input: batch.buffer, results };
+  const transfer = [outBuffer, batch.buffer];
+  if (batch.spare && batch.spare !== outBuffer) {
+    transfer.push(batch.spare);
+    message.unused = batch.spare;
+  }
+  parentPort!.postMessage(message, transfer);
+  processed(room);
 });

@@ -4,6 +4,7 @@
 import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HoldfastError } from '../errors.js';
+import { processExists } from './process-alive.js';
 import { formatGoTime, goTimeFromDate, goTimeToDate } from '../format/go-json.js';
 import { decodeLock, encodeLock, type LockDoc } from '../format/lock.js';
 import type { Repository } from './repository.js';
@@ -19,14 +20,6 @@ export interface LockInfo {
   readonly stale: boolean;
 }
 
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export function isStale(doc: LockDoc, now = Date.now()): boolean {
   return now - goTimeToDate(doc.time).getTime() > STALE_AFTER_MS || isOrphaned(doc);

@@ -11,8 +11,9 @@ import { hashId } from '../format/id.js';
 import { decodeIndexFile, encodeIndexFile, type IndexPack } from '../format/index-file.js';
 import { type BlobType, checkBlobsFitHeader, decodePackHeader, EAGER_TRAILER_READ, type PackedBlob, parsePackTrailer, TRAILER_SIZE } from '../format/pack.js';
 import { forEachLimited } from '../concurrency.js';
-import { CryptoPool } from './crypto-pool.js';
+import { CryptoPool, type SealedView } from './crypto-pool.js';
 import { MasterIndex } from './master-index.js';
+import { PackFiles } from './pack-files.js';
 import { type FinishedPack, Packer } from './packer.js';
 
 export type UnpackedType = 'index' | 'snapshots' | 'locks';
@@ -53,7 +54,8 @@ export class Repository {
   readonly index = new MasterIndex();
   readonly stats: RepositoryStats = { packsWritten: 0, packBytesWritten: 0, blobsSaved: 0, blobBytesSaved: 0 };
   private pool: CryptoPool | undefined;
-  private readonly packers: Record<BlobType, Packer> = { data: new Packer('data'), tree: new Packer('tree') };
+  private readonly packFiles: PackFiles;
+  private readonly packers: Record<BlobType, Packer>;
   /** Blobs sealed into a packer or an upload that has not finished: already "saved" for dedup. */
   private readonly inFlight = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
@@ -77,6 +79,8 @@ export class Repository {
     const mode = options.compression ?? 'auto';
     this.dataLevel = config.version < 2 || mode === 'off' ? 0 : compressionLevels[mode];
     this.uploadConcurrency = options.uploadConcurrency ?? 2;
+    this.packFiles = new PackFiles(backend.tempDir);
+    this.packers = { data: new Packer('data', this.packFiles), tree: new Packer('tree', this.packFiles) };
   }
 
   /** Decrypts the config with a master key and builds the repository object. */
@@ -234,8 +238,13 @@ export class Repository {
     return { packs, bytes };
   }
 
-  /** Resolves when the crypto workers can take more data; producers await it to bound memory. */
+  /**
+   * Resolves when another blob may be saved: the crypto workers have room and the pack uploads
+   * keep up. Producers await it before each saveBlob to bound memory.
+   */
   async ready(): Promise<void> {
+    while (this.uploads.size >= this.uploadConcurrency) await Promise.race(this.uploads);
+    await this.packFiles.ready();
     await this.crypto().ready();
   }
 
@@ -253,40 +262,44 @@ export class Repository {
   }
 
   /**
-   * Stores a blob unless the repository already has it. Resolves once the blob is in a packer;
-   * the pack is uploaded in the background and `flush()` waits for it. `data` is copied, so
-   * the caller may reuse its buffer once the call has returned.
+   * Stores a blob unless the repository already has it. `data` is copied before this returns,
+   * so the caller may reuse its buffer at once. Resolves once the blob is in a pack; the pack is
+   * uploaded in the background and `flush()` waits for it. Await `ready()` first to bound memory.
    */
-  async saveBlob(type: BlobType, data: Uint8Array, knownId?: string): Promise<SaveResult> {
-    this.throwIfUploadFailed();
-    if (knownId !== undefined && this.hasBlob(type, knownId)) return { id: knownId, known: true, storedBytes: 0 };
-    const pool = this.crypto();
-    await pool.ready();
+  saveBlob(type: BlobType, data: Uint8Array, knownId?: string): Promise<SaveResult> {
+    if (this.uploadError) return Promise.reject(this.uploadError);
+    if (knownId !== undefined && this.hasBlob(type, knownId)) return Promise.resolve({ id: knownId, known: true, storedBytes: 0 });
     const level = type === 'tree' ? this.metadataLevel : this.dataLevel;
-    const { id, sealed, uncompressedLength } = await pool.seal(data, level, knownId);
+    return this.crypto().seal(data, level, knownId, (view) => this.addSealed(type, view));
+  }
+
+  /** Runs as each sealed blob comes back, while its bytes are valid: dedup, then into the pack. */
+  private addSealed(type: BlobType, { id, sealed, uncompressedLength }: SealedView): SaveResult {
     if (this.hasBlob(type, id)) return { id, known: true, storedBytes: 0 };
     this.inFlight.add(type + id);
     this.stats.blobsSaved++;
     this.stats.blobBytesSaved += sealed.length;
-    if (this.options.dryRun) return { id, known: false, storedBytes: sealed.length };
-    const packer = this.packers[type];
-    packer.add(id, sealed, uncompressedLength);
-    if (packer.size >= this.packSize) await this.finishPack(type);
+    if (!this.options.dryRun) {
+      const packer = this.packers[type];
+      packer.add(id, sealed, uncompressedLength);
+      if (packer.size >= this.packSize) this.finishPack(type);
+    }
     return { id, known: false, storedBytes: sealed.length };
   }
 
-  private async finishPack(type: BlobType): Promise<void> {
+  /** Finishes the pack being filled and stores it in the background (tracked in `uploads`). */
+  private finishPack(type: BlobType): void {
     const packer = this.packers[type];
     if (packer.count === 0) return;
-    const pack = packer.finish(this.key);
-    while (this.uploads.size >= this.uploadConcurrency) await Promise.race(this.uploads);
-    const upload = this.upload(pack).finally(() => this.uploads.delete(upload));
+    const upload = this.store(packer.finish(this.key)).finally(() => this.uploads.delete(upload));
     this.uploads.add(upload);
   }
 
-  private async upload(pack: FinishedPack): Promise<void> {
+  private async store(finishing: Promise<FinishedPack>): Promise<void> {
+    let pack: FinishedPack;
     try {
-      await this.backend.write({ type: 'data', name: pack.id }, pack.bytes);
+      pack = await finishing;
+      await this.backend.writeFile({ type: 'data', name: pack.id }, pack.path);
     } catch (err) {
       this.uploadError ??= err as Error;
       return;
@@ -295,17 +308,13 @@ export class Repository {
     this.unindexed.push({ id: pack.id, blobs: pack.blobs });
     for (const b of pack.blobs) this.inFlight.delete(b.type + b.id);
     this.stats.packsWritten++;
-    this.stats.packBytesWritten += pack.bytes.length;
-  }
-
-  private throwIfUploadFailed(): void {
-    if (this.uploadError) throw this.uploadError;
+    this.stats.packBytesWritten += pack.size;
   }
 
   /** Waits for every pack upload started so far. */
   async waitForUploads(): Promise<void> {
     while (this.uploads.size > 0) await Promise.all([...this.uploads]);
-    this.throwIfUploadFailed();
+    if (this.uploadError) throw this.uploadError;
   }
 
   /**
@@ -313,8 +322,8 @@ export class Repository {
    * index files describing them. After this resolves, a snapshot may reference the blobs.
    */
   async flush(): Promise<string[]> {
-    await this.finishPack('data');
-    await this.finishPack('tree');
+    this.finishPack('data');
+    this.finishPack('tree');
     await this.waitForUploads();
     return this.writeIndex();
   }
@@ -348,6 +357,7 @@ export class Repository {
   async close(): Promise<void> {
     await this.pool?.close();
     this.pool = undefined;
+    await this.packFiles.close();
     await this.backend.close();
   }
 }

@@ -16,7 +16,9 @@ import { requireTools } from '../helpers/tools.js';
 
 async function countPacks(repo: string): Promise<number> {
   let n = 0;
-  for (const sub of await readdir(join(repo, 'data')).catch(() => [])) n += (await readdir(join(repo, 'data', sub))).filter((f) => /^[0-9a-f]{64}$/.test(f)).length;
+  for (const sub of await readdir(join(repo, 'data')).catch(() => [])) {
+    if (/^[0-9a-f]{2}$/.test(sub)) n += (await readdir(join(repo, 'data', sub))).filter((f) => /^[0-9a-f]{64}$/.test(f)).length;
+  }
   return n;
 }
 
@@ -52,6 +54,7 @@ test('a backup killed halfway is resumed without storing again what it had store
   const total = files * fileSize;
   assert.ok(resumed.data_added_packed < total - (stored - 1) * fileSize, `second run stored ${resumed.data_added_packed} of ${total} bytes after ${stored} packs were stored`);
   assert.match((await ok(restic(['-r', repo, 'check', '--read-data']))).stdout, /no errors were found/);
+  assert.deepEqual((await readdir(join(repo, 'data'))).filter((f) => f.endsWith('.tmp')), [], 'the killed run\'s temp pack is cleaned up');
   const restored = join(dir, 'restored');
   await ok(restic(['-r', repo, 'restore', 'latest', '--target', restored]));
   assert.equal((await readdir(join(restored, src))).length, files);

@@ -1,0 +1,12 @@
+// The messages between the pack file writer and its worker thread.
+
+export type PackFileRequest =
+  | { readonly type: 'open'; readonly pack: number; readonly path: string }
+  /** `buffer` is transferred and sent back in the reply for reuse. */
+  | { readonly type: 'write'; readonly pack: number; readonly buffer: ArrayBuffer; readonly length: number }
+  | { readonly type: 'finish'; readonly pack: number };
+
+export type PackFileReply =
+  | { readonly type: 'written'; readonly buffer: ArrayBuffer }
+  | { readonly type: 'finished'; readonly pack: number; readonly id: string; readonly size: number }
+  | { readonly type: 'failed'; readonly pack: number; readonly message: string };
