@@ -9,6 +9,7 @@ import { loadTree } from '../repository/trees.js';
 import type { Repository } from '../repository/repository.js';
 import { blobSize } from './blob-size.js';
 import { nodesEqual, sameContent } from './node-equality.js';
+import { SubtreePrefetch } from './subtree-prefetch.js';
 import { nodeName } from './tree-walk.js';
 
 export interface DiffChange {
@@ -87,13 +88,19 @@ class Comparer {
   }
 
   /** Every node below a removed or added directory. */
-  async printDir(modifier: '+' | '-', stat: DiffStat, blobs: Set<string>, dir: string, tree: string): Promise<void> {
-    for (const node of await loadTree(this.repo, tree)) {
+  async printDir(modifier: '+' | '-', stat: DiffStat, blobs: Set<string>, dir: string, tree: string, loaded?: Node[]): Promise<void> {
+    const nodes = loaded ?? (await loadTree(this.repo, tree));
+    const ahead = new SubtreePrefetch(this.repo, nodes);
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
       const path = join(dir, nodeName(node)) + (node.type === 'dir' ? '/' : '');
       this.options.onChange({ path, modifier });
       count(stat, node);
       addBlobs(blobs, node);
-      if (node.type === 'dir' && node.subtree !== null) await this.guarded(this.printDir(modifier, stat, blobs, path, node.subtree));
+      if (node.type === 'dir' && node.subtree !== null) {
+        const subtree = node.subtree;
+        await this.guarded(ahead.take(i).then((sub) => this.printDir(modifier, stat, blobs, path, subtree, sub)));
+      }
     }
   }
 
@@ -160,15 +167,21 @@ class Comparer {
     const added = new Set([...this.after].filter((k) => !this.before.has(k)));
     const open = new Set([...removed, ...added]);
     const visited = new Set<string>();
-    const search = async (tree: string): Promise<void> => {
+    const search = async (tree: string, loaded?: Node[]): Promise<void> => {
       if (open.size === 0 || visited.has(tree)) return;
       visited.add(tree);
-      const nodes = await loadTree(this.repo, tree);
+      const nodes = loaded ?? (await loadTree(this.repo, tree));
       for (const node of nodes) {
         if (node.type === 'file') for (const id of node.content ?? []) open.delete(dataKey(id));
         else if (node.type === 'dir' && node.subtree !== null) open.delete(treeKey(node.subtree));
       }
-      for (const node of nodes) if (node.type === 'dir' && node.subtree !== null) await search(node.subtree);
+      const ahead = new SubtreePrefetch(this.repo, nodes);
+      for (let i = 0; i < nodes.length; i++) {
+        const subtree = nodes[i]!.subtree;
+        if (nodes[i]!.type !== 'dir' || subtree === null) continue;
+        if (open.size === 0 || visited.has(subtree)) ahead.skip(i);
+        else await search(subtree, await ahead.take(i));
+      }
     };
     for (const tree of this.common) await this.guarded(search(tree));
     for (const set of [removed, added]) for (const k of set) if (!open.has(k)) set.delete(k);

@@ -5,6 +5,7 @@ import type { Node } from '../format/node.js';
 import { loadTree } from '../repository/trees.js';
 import type { Repository } from '../repository/repository.js';
 import { childMayMatch, matchPath, parsePathPattern, type PathPattern } from './path-pattern.js';
+import { SubtreePrefetch } from './subtree-prefetch.js';
 import { joinPath, nodeName, sortedNodes } from './tree-walk.js';
 
 export interface FindOptions {
@@ -35,8 +36,8 @@ export class NodeFinder {
   }
 
   /** Reports every match in the tree of one snapshot, in walking order; returns how many. */
-  find(tree: string, onMatch: MatchHandler): Promise<number> {
-    return this.search(tree, '/', onMatch);
+  async find(tree: string, onMatch: MatchHandler): Promise<number> {
+    return this.search(await loadTree(this.repo, tree), '/', onMatch);
   }
 
   private inWindow(node: Node): boolean {
@@ -46,9 +47,12 @@ export class NodeFinder {
     return true;
   }
 
-  private async search(tree: string, dir: string, onMatch: MatchHandler): Promise<number> {
+  private async search(loaded: Node[], dir: string, onMatch: MatchHandler): Promise<number> {
     let hits = 0;
-    for (const node of sortedNodes(await loadTree(this.repo, tree))) {
+    const nodes = sortedNodes(loaded);
+    const ahead = new SubtreePrefetch(this.repo, nodes);
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
       const path = joinPath(dir, nodeName(node));
       const compared = this.options.ignoreCase ? path.toLowerCase() : path;
       const matched = this.patterns.some((p) => matchPath(p, compared)) && this.inWindow(node);
@@ -57,10 +61,12 @@ export class NodeFinder {
         hits++;
       }
       if (node.type !== 'dir' || node.subtree === null) continue;
-      if (!matched && !this.patterns.some((p) => childMayMatch(p, compared))) continue;
       const key = node.subtree + path;
-      if (this.barren.has(key)) continue;
-      const below = await this.search(node.subtree, path, onMatch);
+      if ((!matched && !this.patterns.some((p) => childMayMatch(p, compared))) || this.barren.has(key)) {
+        ahead.skip(i);
+        continue;
+      }
+      const below = await this.search(await ahead.take(i), path, onMatch);
       if (below === 0) this.barren.add(key);
       hits += below;
     }

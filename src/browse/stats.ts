@@ -9,6 +9,7 @@ import { loadTree } from '../repository/trees.js';
 import type { Repository } from '../repository/repository.js';
 import type { SnapshotEntry } from '../repository/snapshots.js';
 import { blobSize } from './blob-size.js';
+import { SubtreePrefetch } from './subtree-prefetch.js';
 import { joinPath, nodeName, sortedNodes, walkTree } from './tree-walk.js';
 
 export const statsModes = ['restore-size', 'files-by-contents', 'blobs-per-file', 'raw-data'] as const;
@@ -72,17 +73,23 @@ class ContentCounter {
   ) {}
 
   async snapshot(tree: string): Promise<void> {
-    await this.walk(tree, '/', new Set());
+    await this.walk(tree, await loadTree(this.repo, tree), '/', new Set());
   }
 
-  private async walk(tree: string, dir: string, seenTrees: Set<string>): Promise<void> {
-    for (const node of sortedNodes(await loadTree(this.repo, tree))) {
-      if (node.type === 'dir' && node.subtree !== null && seenTrees.has(node.subtree)) continue;
+  private async walk(tree: string, loaded: Node[], dir: string, seenTrees: Set<string>): Promise<void> {
+    const nodes = sortedNodes(loaded);
+    const ahead = new SubtreePrefetch(this.repo, nodes);
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      if (node.type === 'dir' && node.subtree !== null && seenTrees.has(node.subtree)) {
+        ahead.skip(i);
+        continue;
+      }
       const path = joinPath(dir, nodeName(node));
       this.count(path, node, tree);
       if (node.type === 'dir' && node.subtree !== null) {
         seenTrees.add(node.subtree);
-        await this.walk(node.subtree, path, seenTrees);
+        await this.walk(node.subtree, await ahead.take(i), path, seenTrees);
       }
     }
   }
@@ -126,20 +133,22 @@ class StorageWalk {
   constructor(private readonly repo: Repository) {}
 
   async snapshot(tree: string): Promise<void> {
-    this.logicalBytes += await this.tree(tree);
+    this.logicalBytes += this.treeBytes.get(tree) ?? (await this.tree(tree, await loadTree(this.repo, tree)));
   }
 
-  private async tree(id: string): Promise<number> {
-    const known = this.treeBytes.get(id);
-    if (known !== undefined) return known;
+  private async tree(id: string, nodes: Node[]): Promise<number> {
     this.blobs.set(id, 'tree');
+    const ahead = new SubtreePrefetch(this.repo, nodes);
     let bytes = 0;
-    for (const node of await loadTree(this.repo, id)) {
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
       if (node.type === 'file') {
         bytes += Number(node.size);
         for (const blob of node.content ?? []) this.blobs.set(blob, 'data');
       } else if (node.type === 'dir' && node.subtree !== null) {
-        bytes += await this.tree(node.subtree);
+        const known = this.treeBytes.get(node.subtree);
+        if (known !== undefined) ahead.skip(i);
+        bytes += known ?? (await this.tree(node.subtree, await ahead.take(i)));
       }
     }
     this.treeBytes.set(id, bytes);

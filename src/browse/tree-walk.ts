@@ -5,6 +5,7 @@ import { corrupt } from '../errors.js';
 import { compareNames } from '../format/tree.js';
 import type { Node } from '../format/node.js';
 import { loadTree } from '../repository/trees.js';
+import { SubtreePrefetch } from './subtree-prefetch.js';
 import type { Repository } from '../repository/repository.js';
 
 export interface Visit {
@@ -40,15 +41,24 @@ export function sortedNodes(nodes: Node[]): Node[] {
 
 /** Walks the tree `treeId` whose directory is `dir`; resolves false if a visitor said `stop`. */
 export async function walkTree(repo: Repository, treeId: string, visitor: Visitor, dir = '/'): Promise<boolean> {
-  const nodes = sortedNodes(await loadTree(repo, treeId));
-  for (const node of nodes) {
+  return walkNodes(repo, treeId, await loadTree(repo, treeId), visitor, dir);
+}
+
+async function walkNodes(repo: Repository, treeId: string, loaded: Node[], visitor: Visitor, dir: string): Promise<boolean> {
+  const nodes = sortedNodes(loaded);
+  const ahead = new SubtreePrefetch(repo, nodes);
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]!;
     const path = joinPath(dir, nodeName(node));
     const answer = await visitor({ path, node, parentTree: treeId });
     if (answer === 'stop') return false;
-    if (answer && node.type === 'dir') {
-      if (node.subtree === null) throw corrupt(`tree ${treeId}: directory ${path} has no subtree`);
-      if (!(await walkTree(repo, node.subtree, visitor, path))) return false;
+    if (node.type !== 'dir') continue;
+    if (!answer) {
+      ahead.skip(i);
+      continue;
     }
+    if (node.subtree === null) throw corrupt(`tree ${treeId}: directory ${path} has no subtree`);
+    if (!(await walkNodes(repo, node.subtree, await ahead.take(i), visitor, path))) return false;
   }
   return true;
 }
