@@ -1,4 +1,5 @@
-// The time forms find's --oldest/--newest accept, in the local zone unless they name a zone.
+// The time forms find's --oldest/--newest accept: restic's layouts, read in the local zone unless
+// they carry an offset or a zone name, with Go's handling of the hour a DST change skips.
 
 import assert from 'node:assert/strict';
 import test from 'node:test';

@@ -1,4 +1,5 @@
-// holdfast ls: the files and directories of a snapshot, all or those inside given directories.
+// holdfast ls: the files and directories of a snapshot, all or those inside given directories,
+// as names, restic's long format (-l) or its JSON lines (the snapshot, then one line per node).
 
 import type { Command } from 'commander';
 import { checkListDirs, listNodes } from '../../browse/list-nodes.js';

@@ -1,4 +1,5 @@
-// holdfast snapshots: the snapshot list as restic prints it (table, --compact, --group-by, --json).
+// holdfast snapshots: the snapshot list as restic 0.14 prints it: a table (--compact for a narrow
+// one), tables per group with --group-by, or restic's JSON array (groups with --group-by).
 
 import type { Command } from 'commander';
 import { listSnapshotGroups } from '../../browse/snapshot-list.js';
