@@ -103,6 +103,11 @@ test('forget removes the snapshot files restic would remove, and restic sees the
   const repo = join(dir, 'repo');
   await createSnapshotRepository(repo, mixedSnapshots(7));
   const policy = ['--keep-daily', '5', '--keep-weekly', '3', '--keep-tag', 'important'];
+  // With one group the text is deterministic: the tables (with reasons) must be restic's.
+  const oneGroup = ['forget', '--dry-run', '--host', 'h2', ...policy];
+  const text = await ok(holdfast(['-r', repo, ...oneGroup], { env: { TZ: 'UTC' } }));
+  const resticText = await ok(restic(['-r', repo, '--no-lock', ...oneGroup], { env: { TZ: 'UTC' } }));
+  assert.equal(text.stdout, resticText.stdout);
   const planned = byKey((await ok(restic(['-r', repo, '--no-lock', 'forget', '--dry-run', '--json', ...policy]))).stdout);
   const kept = [...planned.values()].flatMap((g) => (g.keep ?? []).map((s) => s.id)).sort();
 
