@@ -1,7 +1,7 @@
 // Where an image is restored or a delta applied: a file (created, or an existing one of at least the
 // image's size) or an unmounted block device of at least that size, written at block offsets.
 
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { HoldfastError, isSystemError } from '../errors.js';
 import { blockDeviceSize, deviceNumbers } from './device-size.js';
 import { zeros } from './zero-blocks.js';
@@ -9,8 +9,23 @@ import { zeros } from './zero-blocks.js';
 /** Zeros are written to devices in pieces of this size, from one shared buffer. */
 const ZERO_WRITE = 8 << 20;
 
-async function mountedAt(rdev: number): Promise<string | undefined> {
+/** The device's major:minor and those of its partitions (sysfs lists each with a `dev` file). */
+async function deviceAndPartitions(rdev: number): Promise<Set<string>> {
   const { major, minor } = deviceNumbers(rdev);
+  const self = `${major}:${minor}`;
+  const all = new Set([self]);
+  const sys = `/sys/dev/block/${self}`;
+  const entries = await readdir(sys).catch(() => [] as string[]);
+  for (const name of entries) {
+    const dev = await readFile(`${sys}/${name}/dev`, 'utf8').catch(() => undefined);
+    if (dev !== undefined) all.add(dev.trim());
+  }
+  return all;
+}
+
+/** Where the device, or one of its partitions, is mounted. */
+async function mountedAt(rdev: number): Promise<string | undefined> {
+  const devices = await deviceAndPartitions(rdev);
   let text: string;
   try {
     text = await readFile('/proc/self/mountinfo', 'utf8');
@@ -19,7 +34,7 @@ async function mountedAt(rdev: number): Promise<string | undefined> {
   }
   for (const line of text.split('\n')) {
     const fields = line.split(' ');
-    if (fields[2] === `${major}:${minor}`) return fields[4];
+    if (fields[2] !== undefined && devices.has(fields[2])) return fields[4];
   }
   return undefined;
 }

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, open, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { LocalBackend } from '../../src/backend/local.js';
@@ -14,7 +14,7 @@ import { holdfast, ok, testEnv } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireRoot, requireTools } from '../helpers/tools.js';
 import { startNbdkit } from '../nbd/peers.js';
-import { patternImage, run } from './allocation-fixtures.js';
+import { patternImage, run, workspace } from './allocation-fixtures.js';
 import { imageBackup, KiB, loadImage, MiB, newRepo, resticCheck, snapshotCount } from './image-fixtures.js';
 
 const digest = async (path: string): Promise<string> => createHash('sha256').update(await readFile(path)).digest('hex');
@@ -153,4 +153,25 @@ test('an ext4 with a damaged superblock is read in full with a warning, and rest
   const restored = join(dir, 'restored.img');
   await ok(holdfast(['-r', repo, 'restore-image', 'latest', '--target', restored]));
   run('cmp', restored, image);
+});
+
+test('a mounted block device is refused as a restore target', async (t) => {
+  if (!requireRoot(t) || !requireTools(t, 'losetup', 'mount', 'mke2fs')) return;
+  const { dir, cleanup } = await workspace(t);
+  const repo = await newRepo(dir);
+  const image = join(dir, 'disk.img');
+  await writeFile(image, randomBytes(4 * MiB));
+  await imageBackup(repo, ['--image', image, '--block-size', '64K']);
+  const fs = join(dir, 'fs.img');
+  await patternImage(fs, 8 * MiB);
+  run('mke2fs', '-q', '-F', '-t', 'ext4', fs);
+  const loop = cleanup.attach(fs);
+  const mnt = join(dir, 'mnt');
+  await mkdir(mnt);
+  cleanup.mount(loop.device, mnt);
+  const before = await digest(fs);
+  const r = await holdfast(['-r', repo, 'restore-image', 'latest', '--target', loop.device]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`target ${loop.device} is mounted at ${mnt}: unmount it first`));
+  assert.equal(await digest(fs), before);
 });
