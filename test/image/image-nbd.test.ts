@@ -68,25 +68,34 @@ test('dirty bitmap: only the dirty extents are read; the restore equals qemu-img
   await resticCheck(repo);
 });
 
-/** Opens the qcow2 read-write in qemu-io, writes once and is killed: the bitmap stays marked in use. */
+/** Opens the qcow2 read-write in qemu-io, writes and flushes once, and is killed: the bitmap stays marked in use. */
 async function uncleanShutdown(qcow2: string): Promise<void> {
   const child = spawn('qemu-io', [qcow2], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
+  let waiter: (() => void) | undefined;
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+    waiter?.();
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const seen = (pattern: RegExp) =>
+  // qemu-io takes one command per read from a socket: send each after the previous one's output.
+  const send = (command: string, done: RegExp) =>
     new Promise<void>((resolve, reject) => {
-      const check = () => (pattern.test(out) ? resolve() : undefined);
-      child.stdout.on('data', (b: Buffer) => {
-        out += b.toString();
-        check();
-      });
-      child.once('exit', () => reject(new Error(`qemu-io exited early: ${out}`)));
-      check();
+      const from = out.length;
+      waiter = () => (done.test(out.slice(from)) ? resolve() : undefined);
+      void exited.then(() => reject(new Error(`qemu-io exited early: ${out}`)));
+      child.stdin.write(command + '\n');
     });
-  child.stdin.write('write -P 0x55 40M 64k\n');
-  await seen(/wrote 65536\/65536 bytes/);
-  child.kill('SIGKILL');
-  await exited;
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  try {
+    await send('write -P 0x55 40M 64k', /wrote 65536\/65536 bytes/);
+    // The data reaches the file, but the bitmap is never closed: it stays marked in use.
+    await send('flush', /qemu-io> /);
+  } finally {
+    clearTimeout(timer);
+    child.kill('SIGKILL');
+    await exited;
+  }
 }
 
 test('a bitmap qemu dropped after an unclean shutdown: qemu-nbd refuses it, holdfast falls back to checksum mode', async (t) => {
