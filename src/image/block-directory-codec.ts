@@ -4,11 +4,11 @@
 import { corrupt, HoldfastError, invalidArgument } from '../errors.js';
 import { BlockDirectory, type GenerationInfo, type GenerationMode, ID_BYTES, LINEAGE_BYTES } from './block-directory.js';
 
-export const DIRECTORY_MAGIC = Buffer.from('HFBLKDIR', 'latin1');
-export const DIRECTORY_VERSION = 1;
+const DIRECTORY_MAGIC = Buffer.from('HFBLKDIR', 'latin1');
+const DIRECTORY_VERSION = 1;
 const FIXED_HEADER = 64;
 const GENERATION_ENTRY = 56;
-export const RECORD_SIZE = ID_BYTES + 4;
+const RECORD_SIZE = ID_BYTES + 4;
 /**
  * Records per blob. Records sit at fixed positions, so a blob changes only when one of its blocks
  * does; 4096 records (144 KiB) keep a changed region's cost small and the blob count low.

@@ -39,8 +39,8 @@ export interface BlockDirectoryInit {
   readonly generations?: Uint32Array;
 }
 
-export const MIN_BLOCK_SIZE = 4096;
-export const MAX_BLOCK_SIZE = 64 << 20;
+const MIN_BLOCK_SIZE = 4096;
+const MAX_BLOCK_SIZE = 64 << 20;
 
 export function checkBlockSize(blockSize: number): void {
   if (!Number.isSafeInteger(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE || (blockSize & (blockSize - 1)) !== 0) {
@@ -177,12 +177,5 @@ export class BlockDirectory {
   private forget(i: number): void {
     this.ids.fill(0, i * ID_BYTES, (i + 1) * ID_BYTES);
     this.generations[i] = 0;
-  }
-
-  /** Blocks currently recorded as unused. */
-  unusedCount(): number {
-    let n = 0;
-    for (let i = 0; i < this.blockCount; i++) if (this.isUnused(i)) n++;
-    return n;
   }
 }

@@ -6,12 +6,12 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { corrupt, HoldfastError } from '../errors.js';
 import { LINEAGE_BYTES } from './block-directory.js';
 
-export const DELTA_MAGIC = Buffer.from('HFDELTA\0', 'latin1');
-export const DELTA_END = Buffer.from('HFDEND\0\0', 'latin1');
-export const DELTA_VERSION = 1;
+const DELTA_MAGIC = Buffer.from('HFDELTA\0', 'latin1');
+const DELTA_END = Buffer.from('HFDEND\0\0', 'latin1');
+const DELTA_VERSION = 1;
 const FIXED_HEADER = 144;
 const SAMPLE_SIZE = 40;
-export const ENTRY_HEADER = 80;
+const ENTRY_HEADER = 80;
 const TRAILER = DELTA_END.length + 32;
 
 export interface DeltaHeader {
@@ -70,7 +70,7 @@ function encodeHeader(h: DeltaHeader): Buffer {
   return b;
 }
 
-export function encodeEntryHeader(e: DeltaEntry): Buffer {
+function encodeEntryHeader(e: DeltaEntry): Buffer {
   const b = Buffer.alloc(ENTRY_HEADER);
   b.writeBigUInt64LE(BigInt(e.block), 0);
   b.writeUInt32LE(e.length, 8);

@@ -19,13 +19,13 @@ import { encodeImageTree } from './image-tree.js';
 import { runLimited } from './run-limited.js';
 import { zeroBlockId, zeros } from './zero-blocks.js';
 
-export const programVersion = 'holdfast 0.1.0';
+const programVersion = 'holdfast 0.1.0';
 export const DEFAULT_BLOCK_SIZE = 1 << 20;
 /**
  * The image's content list has 67 bytes of tree JSON per block and is read back as one string:
  * 4 Mi blocks (4 TiB in 1 MiB blocks) keep it far below V8's string limit.
  */
-export const MAX_BLOCKS = 1 << 22;
+const MAX_BLOCKS = 1 << 22;
 const DEFAULT_SAMPLES = 8;
 const DEFAULT_BLOCKS_IN_FLIGHT = 16;
 const DEFAULT_CHECKPOINT_MS = 5 * 60 * 1000;
@@ -142,7 +142,7 @@ function currentUser(): { username: string; uid: number; gid: number } {
 }
 
 /** "ext4 on disk", "gpt: fat32 on partition 1, ext4 on partition 2". */
-export function describeLayout(map: AllocationMap): string {
+function describeLayout(map: AllocationMap): string {
   const volumes = map.layout.flatMap((p) => (p.kind === 'volume' ? [`${p.fs === 'unknown' ? 'unknown file system' : p.fs} on ${p.name}`] : []));
   const table = map.layout.find((p) => p.kind === 'table' && (p.table === 'gpt' || p.table === 'mbr'));
   const prefix = table?.kind === 'table' ? `${table.table}: ` : '';
