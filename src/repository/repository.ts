@@ -48,7 +48,7 @@ export interface RepositoryStats {
 
 export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
 /** Blobs per index file: keeps any one index file, and its memory while loading, bounded. */
-const INDEX_FILE_MAX_BLOBS = 50_000;
+export const INDEX_FILE_MAX_BLOBS = 50_000;
 
 export class Repository {
   readonly index = new MasterIndex();
@@ -265,17 +265,23 @@ export class Repository {
    * Stores a blob unless the repository already has it. `data` is copied before this returns,
    * so the caller may reuse its buffer at once. Resolves once the blob is in a pack; the pack is
    * uploaded in the background and `flush()` waits for it. Await `ready()` first to bound memory.
+   * `storeDuplicate` stores it even when the index has it (prune moves blobs out of packs it is
+   * about to delete); only a copy in a pack not yet stored counts then.
    */
-  saveBlob(type: BlobType, data: Uint8Array, knownId?: string): Promise<SaveResult> {
+  saveBlob(type: BlobType, data: Uint8Array, knownId?: string, storeDuplicate = false): Promise<SaveResult> {
     if (this.uploadError) return Promise.reject(this.uploadError);
-    if (knownId !== undefined && this.hasBlob(type, knownId)) return Promise.resolve({ id: knownId, known: true, storedBytes: 0 });
+    if (knownId !== undefined && this.isSaved(type, knownId, storeDuplicate)) return Promise.resolve({ id: knownId, known: true, storedBytes: 0 });
     const level = type === 'tree' ? this.metadataLevel : this.dataLevel;
-    return this.crypto().seal(data, level, knownId, (view) => this.addSealed(type, view));
+    return this.crypto().seal(data, level, knownId, (view) => this.addSealed(type, view, storeDuplicate));
+  }
+
+  private isSaved(type: BlobType, id: string, storeDuplicate: boolean): boolean {
+    return storeDuplicate ? this.inFlight.has(type + id) : this.hasBlob(type, id);
   }
 
   /** Runs as each sealed blob comes back, while its bytes are valid: dedup, then into the pack. */
-  private addSealed(type: BlobType, { id, sealed, uncompressedLength }: SealedView): SaveResult {
-    if (this.hasBlob(type, id)) return { id, known: true, storedBytes: 0 };
+  private addSealed(type: BlobType, { id, sealed, uncompressedLength }: SealedView, storeDuplicate: boolean): SaveResult {
+    if (this.isSaved(type, id, storeDuplicate)) return { id, known: true, storedBytes: 0 };
     this.inFlight.add(type + id);
     this.stats.blobsSaved++;
     this.stats.blobBytesSaved += sealed.length;

@@ -17,10 +17,12 @@ import { registerDiff } from './diff.js';
 import { registerStats } from './stats.js';
 import { registerTag } from './tag.js';
 import { registerForget } from './forget.js';
+import { registerPrune } from './prune.js';
 
 type Register = (program: Command) => void;
 
 const registrations: Register[] = [registerInit, registerBackup, registerKey, registerCat, registerList, registerCheck, registerServer, registerRestoreImage, registerImage, registerSnapshots, registerLs, registerFind, registerDiff, registerStats, registerTag, registerForget];
+registrations.push(registerPrune);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

@@ -1,0 +1,271 @@
+// What a prune will do, decided as restic 0.14 decides it: which packs are unreferenced, unused
+// (delete), partly used, duplicated, mixed or too small (repack, within --max-unused and
+// --max-repack-size), and the statistics it prints. Pure: it reads the index and the used set.
+
+import { HoldfastError } from '../errors.js';
+import { CRYPTO_OVERHEAD } from '../format/crypto.js';
+import { type BlobType, headerEntrySize, TRAILER_SIZE } from '../format/pack.js';
+import type { MasterIndex } from '../repository/master-index.js';
+import type { BlobSet } from './blob-set.js';
+import { BlobState } from './repack.js';
+
+/** How much unused space may stay in the repository after the prune (restic's --max-unused). */
+export type MaxUnused =
+  | { readonly kind: 'unlimited' }
+  /** Percent of the repository's size after the prune, 0 <= percent < 100. */
+  | { readonly kind: 'percent'; readonly percent: number }
+  | { readonly kind: 'bytes'; readonly bytes: number };
+
+export interface PlanOptions {
+  readonly maxUnused: MaxUnused;
+  /** Stop choosing packs to repack once this many bytes are chosen. */
+  readonly maxRepackBytes: number;
+  /** Repack only tree packs (those a local cache would hold). */
+  readonly repackCacheableOnly: boolean;
+  /** Also repack packs below 80% of the pack size (restic repacks only those below 4%). */
+  readonly repackSmall: boolean;
+  /** Repack packs with uncompressed data blobs (tree packs with uncompressed blobs always are). */
+  readonly repackUncompressed: boolean;
+  /** Target pack size in bytes. */
+  readonly packSize: number;
+  readonly repoVersion: 1 | 2;
+}
+
+/** restic's prune statistics: blob counts and sizes, pack counts. */
+export interface PruneStats {
+  readonly blobs: { used: number; duplicate: number; unused: number; remove: number; repack: number; repackrm: number };
+  readonly size: { used: number; duplicate: number; unused: number; remove: number; repack: number; repackrm: number; unref: number };
+  readonly packs: { used: number; unused: number; partlyUsed: number; unref: number; keep: number; repack: number; remove: number };
+}
+
+export interface PrunePlan {
+  /** Packs no index describes, with their sizes: deleted first. */
+  readonly removeUnreferenced: ReadonlyMap<string, number>;
+  /** Packs whose needed blobs are copied to new packs before the pack is deleted. */
+  readonly repack: ReadonlySet<string>;
+  /** Packs without a needed blob: deleted. */
+  readonly remove: ReadonlySet<string>;
+  /** Packs the index names but the repository lacks, none of whose blobs are needed: dropped from the index. */
+  readonly forgetMissing: ReadonlySet<string>;
+  readonly stats: PruneStats;
+}
+
+interface PackInfo {
+  usedBlobs: number;
+  unusedBlobs: number;
+  usedSize: number;
+  unusedSize: number;
+  type: BlobType | 'mixed' | undefined;
+  /** Has an uncompressed blob; after the decision: must be repacked to compress it. */
+  uncompressed: boolean;
+}
+
+const key = (type: BlobType, id: string) => type[0] + id;
+
+function emptyStats(): PruneStats {
+  return {
+    blobs: { used: 0, duplicate: 0, unused: 0, remove: 0, repack: 0, repackrm: 0 },
+    size: { used: 0, duplicate: 0, unused: 0, remove: 0, repack: 0, repackrm: 0, unref: 0 },
+    packs: { used: 0, unused: 0, partlyUsed: 0, unref: 0, keep: 0, repack: 0, remove: 0 },
+  };
+}
+
+function maxUnusedBytes(max: MaxUnused, used: number): number {
+  if (max.kind === 'unlimited') return Infinity;
+  if (max.kind === 'bytes') return max.bytes;
+  return Math.floor((max.percent / (100 - max.percent)) * used);
+}
+
+/**
+ * Classifies every blob of the index as used, duplicate or unused, then sums them up per pack.
+ * `used` holds the blobs the snapshots reach with state `unseen`; afterwards those found in the
+ * index are `repack` (a candidate to keep) and any still `unseen` are missing: an error, as a
+ * prune must not start on a repository that lost data.
+ */
+function packInfos(index: MasterIndex, used: BlobSet, stats: PruneStats): Map<string, PackInfo> {
+  // Pass 1: the first copy of a used blob is used, further copies duplicates.
+  const duplicates = new Map<string, number>();
+  for (const b of index.entries()) {
+    const state = used.flag(b.type, b.id);
+    if (state === BlobState.unseen) {
+      used.setFlag(b.type, b.id, BlobState.repack);
+      stats.size.used += b.length;
+      stats.blobs.used++;
+    } else if (state > BlobState.unseen) {
+      const k = key(b.type, b.id);
+      duplicates.set(k, Math.min(255, (duplicates.get(k) ?? 1) + 1));
+      stats.size.duplicate += b.length;
+      stats.blobs.duplicate++;
+    } else {
+      stats.size.unused += b.length;
+      stats.blobs.unused++;
+    }
+  }
+  const missing: string[] = [];
+  for (const b of used.entries(BlobState.unseen)) missing.push(`${b.type} blob ${b.id}`);
+  if (missing.length > 0) {
+    throw new HoldfastError(
+      'ERR_CORRUPT',
+      `${missing.length} blob(s) in use are not in the index: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}. ` +
+        'Data seems to be missing; prune will not start, to prevent (additional) data loss. Run "holdfast repair index"; if blobs are still missing, "holdfast repair snapshots".',
+    );
+  }
+
+  // Pass 2: per pack sizes (the header counts as used) and types; duplicates wait for pass 3.
+  const infos = new Map<string, PackInfo>();
+  for (const b of index.entries()) {
+    let info = infos.get(b.packId);
+    if (!info) {
+      info = { usedBlobs: 0, unusedBlobs: 0, usedSize: CRYPTO_OVERHEAD + TRAILER_SIZE, unusedSize: 0, type: undefined, uncompressed: false };
+      infos.set(b.packId, info);
+    }
+    info.usedSize += headerEntrySize(b);
+    if (info.type === undefined) info.type = b.type;
+    else if (info.type !== b.type) info.type = 'mixed';
+    if (b.uncompressedLength === undefined) info.uncompressed = true;
+    if (duplicates.has(key(b.type, b.id))) continue;
+    if (used.has(b.type, b.id)) {
+      info.usedSize += b.length;
+      info.usedBlobs++;
+    } else {
+      info.unusedSize += b.length;
+      info.unusedBlobs++;
+    }
+  }
+
+  // Pass 3: one copy of each duplicate is used, preferably in a pack that has used blobs anyway.
+  if (duplicates.size > 0) {
+    for (const b of index.entries()) {
+      const k = key(b.type, b.id);
+      const count = duplicates.get(k);
+      if (count === undefined) continue;
+      const info = infos.get(b.packId)!;
+      if (count !== 0 && (info.usedBlobs > 0 || count === 1)) {
+        info.usedSize += b.length;
+        info.usedBlobs++;
+        duplicates.set(k, 0);
+      } else {
+        info.unusedSize += b.length;
+        info.unusedBlobs++;
+        if (count !== 0) duplicates.set(k, count - 1);
+      }
+    }
+  }
+  return infos;
+}
+
+/**
+ * Plans a prune. `packFiles` is the listing of data/ (id → size). Throws when a pack that holds
+ * needed blobs is missing or has another size than its index entries add up to.
+ */
+export function planPrune(index: MasterIndex, used: BlobSet, packFiles: ReadonlyMap<string, number>, options: PlanOptions): PrunePlan {
+  const stats = emptyStats();
+  const infos = packInfos(index, used, stats);
+  const removeUnreferenced = new Map<string, number>();
+  const remove = new Set<string>();
+  const repack = new Set<string>();
+  type Candidate = PackInfo & { id: string };
+  const candidates: Candidate[] = [];
+  const smallCandidates: Candidate[] = [];
+  const targetSize = options.repackSmall ? Math.floor(options.packSize / 5) * 4 : Math.floor(options.packSize / 25);
+
+  for (const [id, size] of packFiles) {
+    const p = infos.get(id);
+    if (!p) {
+      removeUnreferenced.set(id, size);
+      stats.size.unref += size;
+      continue;
+    }
+    infos.delete(id);
+    if (p.usedSize + p.unusedSize !== size && p.usedBlobs !== 0) {
+      throw new HoldfastError(
+        'ERR_CORRUPT',
+        `pack ${id}: calculated size ${p.usedSize + p.unusedSize} does not match real size ${size}; run "holdfast repair index"`,
+      );
+    }
+    if (p.usedBlobs === 0) stats.packs.unused++;
+    else if (p.unusedBlobs === 0) stats.packs.used++;
+    else stats.packs.partlyUsed++;
+
+    // Version 2 compresses: tree packs with uncompressed blobs are always repacked, data packs on request.
+    p.uncompressed = options.repoVersion >= 2 && (p.type === 'tree' || options.repackUncompressed) && p.uncompressed;
+    if (p.usedBlobs === 0) {
+      remove.add(id);
+      stats.blobs.remove += p.unusedBlobs;
+      stats.size.remove += p.unusedSize;
+    } else if (options.repackCacheableOnly && p.type === 'data') {
+      stats.packs.keep++;
+    } else if (p.unusedBlobs === 0 && p.type !== 'mixed' && !p.uncompressed) {
+      if (size >= targetSize) stats.packs.keep++;
+      else smallCandidates.push({ ...p, id });
+    } else {
+      candidates.push({ ...p, id });
+    }
+  }
+
+  // What is left was indexed but is not in data/: harmless when nothing in it is needed.
+  const forgetMissing = new Set<string>();
+  const neededMissing: string[] = [];
+  for (const [id, p] of infos) {
+    if (p.usedBlobs === 0) {
+      forgetMissing.add(id);
+      stats.blobs.remove += p.unusedBlobs;
+      stats.size.remove += p.unusedSize;
+    } else {
+      neededMissing.push(id);
+    }
+  }
+  if (neededMissing.length > 0) {
+    throw new HoldfastError('ERR_CORRUPT', `the index references ${neededMissing.length} needed pack file(s) which are missing from the repository: ${neededMissing.join(', ')}`);
+  }
+
+  // Too few small packs are not worth the trouble; this also stops a lone small pack from being repacked forever.
+  if (smallCandidates.length < 10) stats.packs.keep += smallCandidates.length;
+  else candidates.push(...smallCandidates);
+
+  // Tree and mixed packs first, then small ones, then by the share of unused space, highest first.
+  const total = (p: PackInfo) => p.usedSize + p.unusedSize;
+  candidates.sort((a, b) => {
+    const aTree = a.type !== 'data';
+    const bTree = b.type !== 'data';
+    if (aTree !== bTree) return aTree ? -1 : 1;
+    const aSmall = total(a) < targetSize;
+    const bSmall = total(b) < targetSize;
+    if (aSmall !== bSmall) return aSmall ? -1 : 1;
+    return b.unusedSize * a.usedSize - a.unusedSize * b.usedSize;
+  });
+
+  const maxUnusedAfter = maxUnusedBytes(options.maxUnused, stats.size.used);
+  for (const p of candidates) {
+    const unusedAfter = stats.size.unused - stats.size.remove - stats.size.repackrm;
+    const reachedUnusedSizeAfter = unusedAfter >= 0 && unusedAfter < maxUnusedAfter;
+    const reachedRepackSize = stats.size.repack + total(p) >= options.maxRepackBytes;
+    if (reachedRepackSize) stats.packs.keep++;
+    else if (p.type !== 'data' || p.uncompressed) take(p);
+    else if (reachedUnusedSizeAfter && total(p) >= targetSize) stats.packs.keep++;
+    else take(p);
+  }
+  function take(p: Candidate): void {
+    repack.add(p.id);
+    stats.blobs.repack += p.unusedBlobs + p.usedBlobs;
+    stats.size.repack += total(p);
+    stats.blobs.repackrm += p.unusedBlobs;
+    stats.size.repackrm += p.unusedSize;
+  }
+
+  stats.packs.unref = removeUnreferenced.size;
+  stats.packs.repack = repack.size;
+  stats.packs.remove = remove.size;
+  return { removeUnreferenced, repack, remove, forgetMissing, stats };
+}
+
+/**
+ * Marks the used blobs that have a copy in a pack the prune keeps (`kept`): what is still in state
+ * `repack` afterwards must be copied out of the packs being repacked.
+ */
+export function markKeptBlobs(index: MasterIndex, used: BlobSet, plan: PrunePlan): void {
+  for (const b of index.entries()) {
+    if (plan.repack.has(b.packId) || plan.remove.has(b.packId) || plan.forgetMissing.has(b.packId)) continue;
+    if (used.flag(b.type, b.id) === BlobState.repack) used.setFlag(b.type, b.id, BlobState.kept);
+  }
+}
