@@ -14,12 +14,12 @@ import { hashId } from '../format/id.js';
 import type { Node } from '../format/node.js';
 import { TreeBuilder } from '../format/tree.js';
 import type { DirectoryRules, ExcludeRules } from '../fs/exclude-rules.js';
-import { listDirectory } from '../fs/list-directory.js';
+import { listDirectorySync } from '../fs/list-directory.js';
 import { nodeFromStat } from '../fs/node-from-stat.js';
 import { joinPath } from '../fs/paths.js';
 import type { FsWarning } from '../fs/warning.js';
 import type { Repository } from '../repository/repository.js';
-import { loadTree } from '../repository/trees.js';
+import { TreeLoader } from '../repository/tree-loader.js';
 import { type BackupCounters, newCounters } from './summary.js';
 import { closeFd, lstatBig, openForReading, readWhole } from './file-io.js';
 import type { TargetNode } from './targets.js';
@@ -44,7 +44,9 @@ export interface ArchiverOptions {
 
 /** Files being processed (read, sealed, waiting for their blobs) at the same time. */
 const FILE_JOBS = 64;
-/** Entries of a directory whose lstat runs at the same time. */
+/** Files larger than the chunker's minimum that are read at the same time (restic reads two). */
+const BIG_FILES_AT_ONCE = 2;
+/** Entries of a directory stat'ed before their work is dispatched. */
 const STAT_BATCH = 32;
 
 /**
@@ -90,6 +92,9 @@ export class Archiver {
   readonly openForWrite: string[] = [];
   private readonly readSlots: Semaphore;
   private readonly fileJobs = new Semaphore(FILE_JOBS);
+  private readonly trees: TreeLoader;
+  /** Files read through the chunker at once: each holds up to a whole 8 MiB chunk in memory. */
+  private readonly chunkerSlots = new Semaphore(BIG_FILES_AT_ONCE);
   private readonly chunkers: FileChunker[] = [];
   /** Read buffers for small files, one per file being read; saveBlob copies what it keeps. */
   private readonly readBuffers: Buffer[] = [];
@@ -101,6 +106,7 @@ export class Archiver {
     private readonly options: ArchiverOptions,
   ) {
     this.readSlots = new Semaphore(options.readConcurrency ?? 4);
+    this.trees = new TreeLoader(repo);
   }
 
   /** Archives the targets; returns the root tree's id. */
@@ -108,7 +114,7 @@ export class Archiver {
     const parent = parentTree ? await this.treeEntries(parentTree) : undefined;
     if (!root.target) return this.virtualTree(root, parent);
     // "." was given: the current directory's entries are the root's entries.
-    const st = await this.stat(root.path);
+    const st = this.stat(root.path);
     if (!st?.isDirectory()) throw new HoldfastError('ERR_INVALID_ARGUMENT', `${display(root.path)} is not a directory`);
     const tree = await (await this.directory(root.path, st, undefined, parent)).done;
     if (tree === undefined) throw new HoldfastError('ERR_IO', `cannot read ${display(root.path)}`);
@@ -138,9 +144,9 @@ export class Archiver {
     if (this.options.signal?.aborted) throw new HoldfastError('ERR_INTERRUPTED', 'backup interrupted');
   }
 
-  private async stat(path: Buffer): Promise<BigIntStats | undefined> {
+  private stat(path: Buffer): BigIntStats | undefined {
     try {
-      return await lstatBig(path);
+      return lstatBig(path);
     } catch (err) {
       this.warn(path, err);
       return undefined;
@@ -149,7 +155,7 @@ export class Archiver {
 
   private async treeEntries(treeId: string): Promise<ParentEntries> {
     const entries: ParentEntries = new Map();
-    for (const node of await loadTree(this.repo, treeId)) entries.set(nameKey(node.name), node);
+    for (const node of await this.trees.load(treeId)) entries.set(nameKey(node.name), node);
     return entries;
   }
 
@@ -173,14 +179,14 @@ export class Archiver {
     for (const child of children) {
       const parentNode = parent?.get(nameKey(child.name));
       if (child.target) {
-        const st = await this.stat(child.path);
+        const st = this.stat(child.path);
         futures.push(st ? await this.dispatch(child.path, child.name, st, parentNode, undefined) : finished(null));
         continue;
       }
-      const st = await this.stat(child.path);
+      const st = this.stat(child.path);
       if (!st) continue;
       if (!st.isDirectory()) throw new HoldfastError('ERR_INVALID_ARGUMENT', `${display(child.path)} is not a directory`);
-      const dirNode = await nodeFromStat(child.name, child.path, st, { warn: this.fsWarning });
+      const dirNode = await nodeFromStat(child.name, child.path, st, { warn: this.fsWarning, previous: parentNode });
       const subtree = this.virtualTree(child, await this.parentEntriesOf(parentNode));
       futures.push(
         pending(
@@ -212,7 +218,7 @@ export class Archiver {
     }
     let node: Node;
     try {
-      node = await nodeFromStat(name, path, st, { warn: this.fsWarning });
+      node = await nodeFromStat(name, path, st, { warn: this.fsWarning, previous: parentNode });
     } catch (err) {
       this.warn(path, err);
       return finished(null);
@@ -232,7 +238,7 @@ export class Archiver {
   private async fileJob(path: Buffer, name: Buffer, st: BigIntStats, parentNode: Node | undefined): Promise<Node | null> {
     let node: Node;
     try {
-      node = await nodeFromStat(name, path, st, { warn: this.fsWarning });
+      node = await nodeFromStat(name, path, st, { warn: this.fsWarning, previous: parentNode });
     } catch (err) {
       this.warn(path, err);
       return null;
@@ -253,7 +259,7 @@ export class Archiver {
   ): Promise<Pending<string | undefined>> {
     let names: Buffer[];
     try {
-      names = await listDirectory(path);
+      names = listDirectorySync(path);
     } catch (err) {
       this.warn(path, err);
       return finished(undefined);
@@ -261,11 +267,12 @@ export class Archiver {
     const { rules } = this.options;
     const dirRules = within?.dirRules ? await within.dirRules.subdirectory(within.name, st, names) : await rules.sourceDirectory(path, st, names);
     const kept = rules.isEmpty ? names : names.filter((name) => !dirRules.excludesName(name));
+    if (parent) this.prefetchSubtrees(parent, kept);
     const futures: Future[] = [];
     for (let start = 0; start < kept.length; start += STAT_BATCH) {
       const batch = kept.slice(start, start + STAT_BATCH);
       const paths = batch.map((name) => joinPath(path, name));
-      const stats = await Promise.all(paths.map((p) => this.stat(p)));
+      const stats = paths.map((p) => this.stat(p));
       for (let i = 0; i < batch.length; i++) {
         const entrySt = stats[i];
         if (!entrySt) continue;
@@ -278,6 +285,16 @@ export class Archiver {
         return this.saveTree(nodes);
       }),
     );
+  }
+
+  /** Starts loading the parent's trees of the subdirectories the walk is about to enter. */
+  private prefetchSubtrees(parent: ParentEntries, names: readonly Buffer[]): void {
+    const ids: string[] = [];
+    for (const name of names) {
+      const old = parent.get(nameKey(name));
+      if (old?.type === 'dir' && old.subtree) ids.push(old.subtree);
+    }
+    this.trees.prefetch(ids);
   }
 
   private countDirectory(node: Node, parentNode: Node | undefined): void {
@@ -378,6 +395,7 @@ export class Archiver {
         }
       }
       if (!small) {
+        await this.chunkerSlots.acquire();
         const chunker = this.chunkers.pop() ?? new FileChunker(this.repo.config.chunkerPolynomial, { views: true });
         try {
           for await (const chunk of chunker.chunks(fd)) {
@@ -386,6 +404,7 @@ export class Archiver {
           }
         } finally {
           this.chunkers.push(chunker);
+          this.chunkerSlots.release();
         }
       }
     } catch (err) {

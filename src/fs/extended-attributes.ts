@@ -8,11 +8,15 @@ import type { ExtendedAttribute } from '../format/node.js';
 import { baseName, dirName } from './paths.js';
 import type { WarningSink } from './warning.js';
 
-/** The part of @napi-rs/xattr we use. It works on the path itself: symlinks are not followed. */
+/**
+ * The part of @napi-rs/xattr we use. It works on the path itself: symlinks are not followed.
+ * The synchronous calls are used on purpose: a listxattr is a few microseconds in the kernel,
+ * while its asynchronous form costs several times that in thread-pool hand-offs, per file.
+ */
 interface XattrModule {
-  listAttributes(path: string): Promise<string[]>;
+  listAttributesSync(path: string): string[];
   /** null when the attribute is missing or cannot be read: the module hides the errno. */
-  getAttribute(path: string, name: string): Promise<Buffer | null>;
+  getAttributeSync(path: string, name: string): Buffer | null;
 }
 
 // A variable keeps TypeScript from resolving the optional module at build time.
@@ -76,7 +80,7 @@ async function withStringPath<T>(path: Buffer, isDir: boolean, read: (path: stri
 async function readAll(mod: XattrModule, path: string, rawPath: Buffer, warn: WarningSink): Promise<ExtendedAttribute[]> {
   let names: string[];
   try {
-    names = await mod.listAttributes(path);
+    names = mod.listAttributesSync(path);
   } catch (err) {
     // File systems without xattr support answer EOPNOTSUPP, some network ones ENODATA: restic
     // treats both as "no attributes".
@@ -87,7 +91,7 @@ async function readAll(mod: XattrModule, path: string, rawPath: Buffer, warn: Wa
     return [];
   }
   if (names.length === 0) return [];
-  const values = await Promise.all(names.map((name) => mod.getAttribute(path, name)));
+  const values = names.map((name) => mod.getAttributeSync(path, name));
   const attrs: ExtendedAttribute[] = [];
   names.forEach((name, i) => {
     const value = values[i];

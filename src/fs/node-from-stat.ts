@@ -7,7 +7,7 @@ import { HoldfastError } from '../errors.js';
 import { goModeFromPosix, PosixMode } from '../format/file-mode.js';
 import { localGoTime } from '../format/go-json.js';
 import type { Node, NodeType } from '../format/node.js';
-import { accountNames } from './account-names.js';
+import { type AccountNames, accountNames } from './account-names.js';
 import { readExtendedAttributes } from './extended-attributes.js';
 import { ignoreWarnings, type WarningSink } from './warning.js';
 
@@ -15,6 +15,12 @@ export interface NodeFromStatOptions {
   /** Record the real access time (restic's --with-atime); otherwise atime is the mtime, as in restic. */
   withAtime?: boolean;
   warn?: WarningSink;
+  /**
+   * The entry's node in the previous snapshot. When it is the same inode with the same ctime,
+   * its extended attributes and symlink target are taken from it instead of being read again:
+   * changing either changes the ctime, so they cannot differ.
+   */
+  previous?: Node | undefined;
 }
 
 const noBytes = Buffer.alloc(0);
@@ -51,11 +57,10 @@ export async function nodeFromStat(name: Buffer, path: Buffer, st: BigIntStats, 
   const type = nodeTypeOfStat(st);
   const warn = options.warn ?? ignoreWarnings;
   const names = await accountNames();
-  const uid = Number(st.uid);
-  const gid = Number(st.gid);
-  const mtime = localGoTime(st.mtimeNs);
-  const hasLinks = type === 'file' || type === 'symlink' || type === 'dev' || type === 'chardev';
-
+  const previous = options.previous;
+  if (previous?.type === type && previous.inode === st.ino && previous.deviceId === st.dev && previous.ctime.ns === st.ctimeNs) {
+    return makeStatNode(name, type, st, options, previous.linkTarget, previous.extendedAttributes, names);
+  }
   let linkTarget = noBytes;
   if (type === 'symlink') {
     try {
@@ -65,7 +70,22 @@ export async function nodeFromStat(name: Buffer, path: Buffer, st: BigIntStats, 
     }
   }
   const extendedAttributes = type === 'symlink' ? [] : await readExtendedAttributes(path, type === 'dir', warn);
+  return makeStatNode(name, type, st, options, linkTarget, extendedAttributes, names);
+}
 
+function makeStatNode(
+  name: Buffer,
+  type: NodeType,
+  st: BigIntStats,
+  options: NodeFromStatOptions,
+  linkTarget: Buffer,
+  extendedAttributes: Node['extendedAttributes'],
+  names: AccountNames,
+): Node {
+  const uid = Number(st.uid);
+  const gid = Number(st.gid);
+  const mtime = localGoTime(st.mtimeNs);
+  const hasLinks = type === 'file' || type === 'symlink' || type === 'dev' || type === 'chardev';
   return {
     name,
     type,

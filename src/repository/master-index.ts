@@ -129,6 +129,7 @@ export class MasterIndex {
   }
 
   private insert(packNo: number, b: PackedBlob): void {
+    // find() leaves the id's bytes in `scratch`, which place() then copies into the table.
     if (this.find(b.type, b.id) !== EMPTY) {
       const key = b.type + b.id;
       const extra = this.duplicates.get(key) ?? [];
@@ -137,7 +138,7 @@ export class MasterIndex {
       return;
     }
     if ((this.count + 1) * 2 > this.capacity) this.resize(this.capacity * 2);
-    this.place(packNo, Buffer.from(b.id, 'hex'), 0, b.type === 'tree' ? 1 : 0, b.offset, b.length, b.uncompressedLength ?? 0);
+    this.place(packNo, this.scratch, 0, b.type === 'tree' ? 1 : 0, b.offset, b.length, b.uncompressedLength ?? 0);
     this.count++;
   }
 

@@ -4,7 +4,7 @@
 import type { Backend, FileType } from '../backend/backend.js';
 import { checkPolynomial } from '../chunker/polynomial.js';
 import { HoldfastError } from '../errors.js';
-import { compressionLevels, type CompressionMode, compressUnpacked, decompressUnpacked, loadZstd, type Zstd } from '../format/compression.js';
+import { compressionLevels, type CompressionMode, compressUnpacked, decompressBlob, decompressUnpacked, loadZstd, type Zstd } from '../format/compression.js';
 import { decodeConfig, type RepoConfig } from '../format/config.js';
 import { type CryptoKey, open, seal } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
@@ -178,6 +178,17 @@ export class Repository {
     }
     const message = lastError instanceof Error ? lastError.message : String(lastError);
     throw new HoldfastError('ERR_CORRUPT', `cannot load ${type} blob ${id} from pack ${locations[0]!.packId}: ${message}`);
+  }
+
+  /**
+   * Decrypts, decompresses and verifies a small blob on this thread: for trees, where a round
+   * trip to a worker costs more than the work itself.
+   */
+  openBlobHere(stored: Uint8Array, uncompressedLength: number | undefined, id: string): Buffer {
+    let plain = open(this.key, stored);
+    if (uncompressedLength !== undefined) plain = decompressBlob(this.zstd, plain, uncompressedLength);
+    if (hashId(plain) !== id) throw new HoldfastError('ERR_CORRUPT', `blob ${id}: content does not match its id`);
+    return plain;
   }
 
   /** Decrypts a blob already read from a pack (restore reads many blobs of a pack at once). */

@@ -121,6 +121,8 @@ class BackupProgress {
   }
 
   onEvent = (e: BackupEvent): void => {
+    // Nobody sees per-file progress with -q or without a terminal: do not pay for it per file.
+    if (!this.wanted && (e.type === 'file-start' || e.type === 'file-done' || e.type === 'read')) return;
     switch (e.type) {
       case 'start':
         if (e.parent) this.out.verbose(`using parent snapshot ${e.parent.slice(0, 8)}`);
