@@ -1,8 +1,10 @@
 // The REST backend: a repository on a holdfast server (or restic's rest-server) over undici, with a
 // bounded keep-alive pool, retries with backoff on network errors and 5xx, and secret-free errors.
 
-import { readFile, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
@@ -32,6 +34,9 @@ interface Answer {
   readonly body: Buffer;
 }
 
+/** A request body made afresh for every attempt: a stream consumed by a failed attempt cannot be sent again. */
+type Body = () => Buffer | Readable;
+
 /** A failure worth another attempt: the connection broke or the server had a transient problem. */
 class Transient extends Error {}
 
@@ -39,7 +44,8 @@ class Transient extends Error {}
 function isFinal(err: unknown): boolean {
   const code = String((err as { code?: unknown })?.code ?? '');
   return (
-    ['UND_ERR_INVALID_ARG', 'UND_ERR_DESTROYED', 'UND_ERR_CLOSED', 'UND_ERR_ABORTED', 'UND_ERR_NOT_SUPPORTED'].includes(code) ||
+    // A temp file whose size changed since it was measured will not send right on another attempt either.
+    ['UND_ERR_INVALID_ARG', 'UND_ERR_DESTROYED', 'UND_ERR_CLOSED', 'UND_ERR_ABORTED', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH'].includes(code) ||
     /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)
   );
 }
@@ -126,13 +132,35 @@ export class RestBackend implements Backend {
   }
 
   async write(h: Handle, data: Buffer): Promise<void> {
+    await this.upload(h, data.length, () => data);
+  }
+
+  readonly tempDir = tmpdir();
+
+  /** Streams the file from disk, reopened for each attempt, so a pack of any size never sits in memory. */
+  async writeFile(h: Handle, path: string): Promise<void> {
+    try {
+      let size: number;
+      try {
+        size = (await stat(path)).size;
+      } catch (err) {
+        throw new HoldfastError('ERR_IO', `cannot store ${describe(h)}: ${messageOf(err)}`, { cause: err });
+      }
+      await this.upload(h, size, () => createReadStream(path));
+    } finally {
+      await rm(path, { force: true });
+    }
+  }
+
+  private async upload(h: Handle, size: number, body: Body): Promise<void> {
     const what = `store ${describe(h)}`;
-    const a = await this.call('POST', this.pathOf(h), what, { body: data, headers: { 'content-type': 'application/octet-stream' } });
+    const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
+    const a = await this.call('POST', this.pathOf(h), what, { body, headers });
     if (a.status === 200) return;
     if (a.status === 403) {
       // rest-server answers 403 to a retry of a write that succeeded; an equal-sized content-addressed file is that retry.
       const existing = await this.stat(h).catch(() => null);
-      if (existing && h.type !== 'config' && existing.size === data.length) return;
+      if (existing && h.type !== 'config' && existing.size === size) return;
       if (existing) {
         throw new HoldfastError(
           'ERR_ALREADY_EXISTS',
@@ -141,16 +169,6 @@ export class RestBackend implements Backend {
       }
     }
     throw this.failure(a, what);
-  }
-
-  readonly tempDir = tmpdir();
-
-  async writeFile(h: Handle, path: string): Promise<void> {
-    try {
-      await this.write(h, await readFile(path));
-    } finally {
-      await rm(path, { force: true });
-    }
   }
 
   async remove(h: Handle): Promise<void> {
@@ -193,12 +211,12 @@ export class RestBackend implements Backend {
   }
 
   /** One request with retries; the answer's body is read whole (objects are buffers in this interface). */
-  private async call(method: 'GET' | 'HEAD' | 'POST' | 'DELETE', path: string, what: string, o: { headers?: Record<string, string>; body?: Buffer }): Promise<Answer> {
+  private async call(method: 'GET' | 'HEAD' | 'POST' | 'DELETE', path: string, what: string, o: { headers?: Record<string, string>; body?: Body }): Promise<Answer> {
     const headers: Record<string, string> = { accept: V2, ...o.headers };
     if (this.authorization) headers.authorization = this.authorization;
     for (let attempt = 0; ; attempt++) {
       try {
-        const a = await this.once(method, path, headers, o.body);
+        const a = await this.once(method, path, headers, o.body?.());
         // 501 and 507 will not get better by asking again.
         if (a.status >= 500 && a.status !== 501 && a.status !== 507) throw new Transient(`server answered ${a.status} ${firstLine(a.body)}`);
         return a;
@@ -211,11 +229,16 @@ export class RestBackend implements Backend {
     }
   }
 
-  private async once(method: 'GET' | 'HEAD' | 'POST' | 'DELETE', path: string, headers: Record<string, string>, body?: Buffer): Promise<Answer> {
-    const res = await this.pool.request({ method, path, headers, ...(body ? { body } : {}) });
-    const chunks: Buffer[] = [];
-    for await (const chunk of res.body) chunks.push(chunk as Buffer);
-    return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
+  private async once(method: 'GET' | 'HEAD' | 'POST' | 'DELETE', path: string, headers: Record<string, string>, body?: Buffer | Readable): Promise<Answer> {
+    try {
+      const res = await this.pool.request({ method, path, headers, ...(body ? { body } : {}) });
+      const chunks: Buffer[] = [];
+      for await (const chunk of res.body) chunks.push(chunk as Buffer);
+      return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
+    } finally {
+      // A stream the server answered early (507, 403) or a broken connection left unread must not keep its file open.
+      if (body && !Buffer.isBuffer(body)) body.destroy();
+    }
   }
 
   private networkError(what: string, err: unknown, attempt: number): HoldfastError {

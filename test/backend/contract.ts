@@ -1,8 +1,10 @@
 // The Backend contract: behaviour checks every backend must pass (write-once, retries, ranges,
-// listing sizes, remove, not-found). contract.test.ts runs them against each backend we have.
+// listing sizes, remove, not-found, storing temp files). contract.test.ts runs them for each backend.
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { access, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import type { Backend, FileInfo, FileType, Handle } from '../../src/backend/backend.js';
 import { HoldfastError } from '../../src/errors.js';
@@ -24,6 +26,15 @@ async function listAll(b: Backend, type: FileType): Promise<FileInfo[]> {
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(p, (err: unknown) => err instanceof HoldfastError && err.code === code);
 }
+
+/** A finished temp file in the backend's tempDir, as the pack writer leaves it. */
+async function tempFile(b: Backend, data: Buffer): Promise<string> {
+  const path = join(b.tempDir, `.contract-${randomBytes(6).toString('hex')}.tmp`);
+  await writeFile(path, data);
+  return path;
+}
+
+const gone = (path: string) => assert.rejects(access(path), { code: 'ENOENT' }, `${path} is removed`);
 
 export function backendContract(kind: string, make: BackendFactory): void {
   describe(`Backend contract: ${kind}`, () => {
@@ -95,6 +106,55 @@ export function backendContract(kind: string, make: BackendFactory): void {
       await rejectsWith(b.stat(h), 'ERR_NOT_FOUND');
       await b.remove(h);
       assert.deepEqual(await listAll(b, 'locks'), []);
+    });
+
+    test('tempDir is a writable directory; writeFile stores a temp file under its name and removes it', async (t) => {
+      const b = await make(t);
+      await b.create();
+      assert.ok((await stat(b.tempDir)).isDirectory());
+      const o = object(5 * 1024 * 1024 + 3);
+      const h: Handle = { type: 'data', name: o.name };
+      const path = await tempFile(b, o.data);
+      await b.writeFile(h, path);
+      await gone(path);
+      assert.deepEqual(await b.stat(h), { name: o.name, size: o.data.length });
+      assert.ok((await b.read(h)).equals(o.data));
+      assert.ok((await b.read(h, { offset: 4_000_000, length: 1_000_000 })).equals(o.data.subarray(4_000_000, 5_000_000)));
+      assert.deepEqual(await listAll(b, 'data'), [{ name: o.name, size: o.data.length }]);
+      const index = object(0);
+      const empty = await tempFile(b, index.data);
+      await b.writeFile({ type: 'index', name: index.name }, empty);
+      await gone(empty);
+      assert.deepEqual(await listAll(b, 'index'), [{ name: index.name, size: 0 }]);
+    });
+
+    test('writeFile is write-once like write: an identical retry succeeds, different content is refused; the temp file goes either way', async (t) => {
+      const b = await make(t);
+      await b.create();
+      const o = object(300_000);
+      const h: Handle = { type: 'data', name: o.name };
+      await b.writeFile(h, await tempFile(b, o.data));
+      const retry = await tempFile(b, o.data);
+      await b.writeFile(h, retry);
+      await gone(retry);
+      const other = await tempFile(b, randomBytes(1000));
+      await rejectsWith(b.writeFile(h, other), 'ERR_ALREADY_EXISTS');
+      await gone(other);
+      assert.ok((await b.read(h)).equals(o.data), 'the stored object is unchanged');
+      await b.write({ type: 'config' }, Buffer.from('config one'));
+      await rejectsWith(b.writeFile({ type: 'config' }, await tempFile(b, Buffer.from('config two'))), 'ERR_ALREADY_EXISTS');
+      assert.equal((await b.read({ type: 'config' })).toString(), 'config one');
+    });
+
+    test('writeFile of a temp file that does not exist fails and stores nothing', async (t) => {
+      const b = await make(t);
+      await b.create();
+      const h: Handle = { type: 'data', name: object(10).name };
+      await rejectsWith(b.writeFile(h, join(b.tempDir, `.contract-${randomBytes(6).toString('hex')}-never-written`)), 'ERR_IO');
+      await rejectsWith(b.stat(h), 'ERR_NOT_FOUND');
+      const stray = await tempFile(b, Buffer.from('x'));
+      t.after(() => rm(stray, { force: true }));
+      await rejectsWith(b.writeFile({ type: 'data', name: 'a'.repeat(63) }, stray), 'ERR_INVALID_ARGUMENT');
     });
 
     test('missing files are ERR_NOT_FOUND; malformed names are refused before any I/O', async (t) => {
