@@ -3,9 +3,11 @@
 
 import { cpus, totalmem } from 'node:os';
 import { fileBackupBenchmark } from './file-backup.js';
+import { imageBenchmark } from './image.js';
 
 const benchmarks: Record<string, () => Promise<unknown>> = {
   file: fileBackupBenchmark,
+  image: imageBenchmark,
 };
 
 const wanted = process.argv.slice(2);
