@@ -18,11 +18,13 @@ import { registerStats } from './stats.js';
 import { registerTag } from './tag.js';
 import { registerForget } from './forget.js';
 import { registerPrune } from './prune.js';
+import { registerAgent } from './agent.js';
 
 type Register = (program: Command) => void;
 
 const registrations: Register[] = [registerInit, registerBackup, registerKey, registerCat, registerList, registerCheck, registerServer, registerRestoreImage, registerImage, registerSnapshots, registerLs, registerFind, registerDiff, registerStats, registerTag, registerForget];
 registrations.push(registerPrune);
+registrations.push(registerAgent);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
