@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { messageOf } from '../errors.js';
 import type { LogSink } from './agent-log.js';
 import { type Clock, systemClock } from './clock.js';
+import { passwordVariables } from './config.js';
 import type { AgentConfig, JobKind, JobTiming, PlanConfig } from './config-types.js';
 import { executeJob, type ExecutorContext } from './job-executor.js';
 import { InstanceLock } from './instance-lock.js';
@@ -145,7 +146,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal, options
       });
     }
     options.log(`agent started on ${hostname()} (pid ${process.pid}) with ${config.plans.length} plan(s) from ${config.file}; state in ${config.stateDir}`);
-    const executor: ExecutorContext = { status, log: options.log, env: options.env ?? process.env, signal };
+    const executor: ExecutorContext = { status, log: options.log, env: options.env ?? process.env, passwordVariables: passwordVariables(config), signal };
     await new Daemon(config, status, executor, options).run(signal);
     options.log('agent stopped');
   } finally {

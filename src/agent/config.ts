@@ -59,6 +59,11 @@ export async function loadAgentConfig(file: string): Promise<AgentConfig> {
   return parseAgentConfig(text, file);
 }
 
+/** The environment variables plans read passwords from: kept from hooks, whichever plan runs. */
+export function passwordVariables(config: AgentConfig): string[] {
+  return config.plans.flatMap((p) => (p.repository.password.kind === 'env' ? [p.repository.password.name] : []));
+}
+
 /** The plan of that name, or an error listing the plans there are. */
 export function findPlan(config: AgentConfig, name: string): PlanConfig {
   const plan = config.plans.find((p) => p.name === name);

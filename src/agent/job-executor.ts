@@ -12,6 +12,7 @@ export interface ExecutorContext {
   readonly status: StatusStore;
   readonly log: LogSink;
   readonly env: NodeJS.ProcessEnv;
+  readonly passwordVariables: readonly string[];
   readonly signal: AbortSignal;
 }
 
@@ -31,7 +32,7 @@ export async function executeJob(plan: PlanConfig, job: JobKind, trigger: Trigge
     s.running = { started, trigger };
   });
   ctx.log(`[${plan.name}] ${job} started (${trigger})`);
-  const record = await runJob(plan, job, trigger, { env: ctx.env, log: ctx.log, signal: ctx.signal });
+  const record = await runJob(plan, job, trigger, { env: ctx.env, passwordVariables: ctx.passwordVariables, log: ctx.log, signal: ctx.signal });
   ctx.log(outcomeLine(record));
   for (const w of record.warnings) ctx.log(`[${plan.name}] warning: ${w}`);
   await ctx.status.update(plan.name, job, (s) => {

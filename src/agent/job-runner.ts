@@ -19,6 +19,8 @@ import { displayLocation, Secrets } from './secrets.js';
 
 export interface RunContext {
   readonly env: NodeJS.ProcessEnv;
+  /** Variables hooks must not see: every plan's password-env, not only this plan's. */
+  readonly passwordVariables: readonly string[];
   readonly log: LogSink;
   /** Aborted when the agent stops: a backup stops cleanly (resumable), a check is abandoned. */
   readonly signal: AbortSignal;
@@ -108,8 +110,7 @@ export async function runJob(plan: PlanConfig, job: JobKind, trigger: Trigger, c
   const startedMs = Date.now();
   const base = { plan: plan.name, job, trigger, repository: displayLocation(plan.repository.location), started: new Date(startedMs).toISOString() };
   const step: Step = { plan, ctx, summary: {}, warnings: [] };
-  const hidden = plan.repository.password.kind === 'env' ? [plan.repository.password.name] : [];
-  const hookOptions = (vars: Record<string, string>) => ({ env: hookEnvironment(ctx.env, hidden, vars), cwd: plan.hooks.workDir, timeoutMs: plan.hooks.timeoutMs, log: ctx.log, label: `[${plan.name}]`, secrets });
+  const hookOptions = (vars: Record<string, string>) => ({ env: hookEnvironment(ctx.env, ctx.passwordVariables, vars), cwd: plan.hooks.workDir, timeoutMs: plan.hooks.timeoutMs, log: ctx.log, label: `[${plan.name}]`, secrets });
   const hooks = job === 'backup' ? plan.hooks : { before: [], after: [] };
 
   let error: string | undefined = (await runHooks('before', hooks.before, hookOptions(runEnvironment(base))))[0];

@@ -2,7 +2,7 @@
 // repository's other runs); otherwise it runs here, holding the state directory like the daemon would.
 
 import type { LogSink } from './agent-log.js';
-import { findPlan } from './config.js';
+import { findPlan, passwordVariables } from './config.js';
 import type { AgentConfig, JobKind } from './config-types.js';
 import { InstanceLock, readInstance } from './instance-lock.js';
 import { executeJob } from './job-executor.js';
@@ -35,7 +35,7 @@ export async function runByHand(config: AgentConfig, planName: string, job: JobK
   const lock = await InstanceLock.acquire(config.stateDir, 'run');
   try {
     const status = await StatusStore.open(config.stateDir);
-    return { via: 'here', record: await executeJob(plan, job, 'manual', { status, log: o.log, env: o.env, signal: o.signal }) };
+    return { via: 'here', record: await executeJob(plan, job, 'manual', { status, log: o.log, env: o.env, passwordVariables: passwordVariables(config), signal: o.signal }) };
   } finally {
     await lock.release();
   }

@@ -22,8 +22,8 @@ plans:
     schedule: "* * * * * *"
     retention: {keep-last: 2}
     hooks:
-      before: ['printenv | grep ^HOLDFAST_ | sort > "$OUT/before-$HOLDFAST_TRIGGER.env"']
-      after: ['printenv | grep ^HOLDFAST_ | sort > "$OUT/after-$HOLDFAST_TRIGGER.env"']
+      before: ['printenv | grep -e ^HOLDFAST_ -e PASSWORD | sort > "$OUT/before-$HOLDFAST_TRIGGER.env"']
+      after: ['printenv | grep -e ^HOLDFAST_ -e PASSWORD | sort > "$OUT/after-$HOLDFAST_TRIGGER.env"']
     notify:
       - url: ${f.receiver}/docs
         on: [success, failure]
@@ -89,6 +89,7 @@ plans:
   assert.match(after, /^HOLDFAST_TOTAL_FILES_PROCESSED=2$/m);
   assert.match(after, /^HOLDFAST_ERROR=$/m);
   assert.match(after, new RegExp(`^HOLDFAST_REPOSITORY=${f.repo}$`, 'm'));
+  // Not this plan's password variable, nor the other plans' (WRONG_PASSWORD).
   assert.doesNotMatch(before + after, /PASSWORD/);
 
   // Status while the agent runs.
