@@ -10,9 +10,13 @@ const COMMAND_TIMEOUT_MS = 60_000;
 
 function fromCommand(command: string, env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('/bin/sh', ['-c', command], { env, timeout: COMMAND_TIMEOUT_MS, maxBuffer: 1 << 20 }, (err, stdout) => {
-      if (err) reject(new HoldfastError('ERR_INVALID_ARGUMENT', `password-command failed: ${messageOf(err).split('\n')[0]}`));
-      else resolve(stdout.trim());
+    execFile('/bin/sh', ['-c', command], { env, timeout: COMMAND_TIMEOUT_MS, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (!err) return resolve(stdout.trim());
+      // Node's message quotes the command line, which may itself hold a secret: say only how it ended.
+      const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
+      const how = e.killed ? `did not finish within ${COMMAND_TIMEOUT_MS / 1000}s` : typeof e.code === 'number' ? `exited with code ${e.code}` : messageOf(err).split('\n')[0];
+      const said = stderr.trim().split('\n')[0];
+      reject(new HoldfastError('ERR_INVALID_ARGUMENT', `password-command ${how}${said ? `: ${said}` : ''}`));
     });
   });
 }
