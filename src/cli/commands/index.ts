@@ -19,12 +19,12 @@ import { registerTag } from './tag.js';
 import { registerForget } from './forget.js';
 import { registerPrune } from './prune.js';
 import { registerAgent } from './agent.js';
+import { registerUnlock } from './unlock.js';
 
 type Register = (program: Command) => void;
 
 const registrations: Register[] = [registerInit, registerBackup, registerKey, registerCat, registerList, registerCheck, registerServer, registerRestoreImage, registerImage, registerSnapshots, registerLs, registerFind, registerDiff, registerStats, registerTag, registerForget];
-registrations.push(registerPrune);
-registrations.push(registerAgent);
+registrations.push(registerPrune, registerUnlock);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
