@@ -10,6 +10,8 @@ export function startWorker(name: string, workerData?: unknown): Worker {
   if (!fromSources) return new Worker(new URL(`./${name}.js`, import.meta.url), { workerData });
   // Loader hooks do not reach worker threads by themselves: register tsx inside the worker first.
   const entry = new URL(`./${name}.ts`, import.meta.url).href;
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
+  // Resolved here, not in the worker: an eval'd worker resolves bare names from the working directory.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
   return new Worker(bootstrap, { eval: true, workerData });
 }
