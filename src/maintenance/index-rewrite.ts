@@ -8,12 +8,14 @@ import { decodeIndexFile, encodeIndexFile, type IndexPack } from '../format/inde
 import { INDEX_FILE_MAX_BLOBS, type Repository } from '../repository/repository.js';
 
 export interface IndexRewriteOptions {
-  /** Index files whose packs are carried over; the new files supersede every one of them. */
+  /** Index files whose packs are carried over. */
   readonly from: readonly string[];
-  /** Packs left out of the new index. */
+  /** Index files the new ones supersede (default: `from`). */
+  readonly supersedes?: readonly string[];
+  /** Packs of the old index files left out of the new index. */
   readonly drop: ReadonlySet<string>;
-  /** Packs to describe besides those carried over (repair index: read from their headers). */
-  readonly add?: readonly IndexPack[];
+  /** Packs to describe besides those carried over (repair index: read from their headers as this goes). */
+  readonly add?: Iterable<IndexPack> | AsyncIterable<IndexPack>;
   /** Supersede index files that cannot be read without carrying anything over (repair); else an error. */
   readonly skipUnreadable?: boolean;
   /** Called as each old index file has been read. */
@@ -38,7 +40,7 @@ export async function rewriteIndex(repo: Repository, options: IndexRewriteOption
     blobs = 0;
   };
   const take = async (p: IndexPack) => {
-    if (options.drop.has(p.id) || described.has(p.id)) return;
+    if (described.has(p.id)) return;
     described.add(p.id);
     if (blobs > 0 && blobs + p.blobs.length > INDEX_FILE_MAX_BLOBS) await save([]);
     batch.push(p);
@@ -54,10 +56,10 @@ export async function rewriteIndex(repo: Repository, options: IndexRewriteOption
       if (!options.skipUnreadable) throw new HoldfastError('ERR_CORRUPT', `index ${id}: ${messageOf(err)}`, { cause: err });
       packs = [];
     }
-    for (const p of packs) await take(p);
+    for (const p of packs) if (!options.drop.has(p.id)) await take(p);
     options.onFile?.(++done);
   }
-  for (const p of options.add ?? []) await take(p);
-  await save(options.from);
+  if (options.add) for await (const p of options.add) await take(p);
+  await save(options.supersedes ?? options.from);
   return { written, packs: described.size };
 }

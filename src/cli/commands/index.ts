@@ -20,13 +20,14 @@ import { registerForget } from './forget.js';
 import { registerPrune } from './prune.js';
 import { registerAgent } from './agent.js';
 import { registerUnlock } from './unlock.js';
-import { registerRebuildIndex,registerRepair } from './repair.js';
+import { registerRebuildIndex, registerRepair } from './repair.js';
 import { registerRewrite } from './rewrite.js';
 
 type Register = (program: Command) => void;
 
 const registrations: Register[] = [registerInit, registerBackup, registerKey, registerCat, registerList, registerCheck, registerServer, registerRestoreImage, registerImage, registerSnapshots, registerLs, registerFind, registerDiff, registerStats, registerTag, registerForget];
-registrations.push(registerPrune, registerUnlock, registerRebuildIndex,registerRepair, registerRewrite);
+registrations.push(registerPrune, registerUnlock, registerRepair, registerRebuildIndex, registerRewrite);
+registrations.push(registerAgent);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

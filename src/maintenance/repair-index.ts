@@ -1,0 +1,119 @@
+// repair index (restic 0.14: rebuild-index): a fresh index from the packs themselves. Entries of
+// readable index files are reused for packs whose size matches; every other pack's header is
+// read. The new index files supersede all old ones, which are deleted only after it is written.
+
+import { mapLimited } from '../concurrency.js';
+import { messageOf } from '../errors.js';
+import { decodeIndexFile, type IndexPack } from '../format/index-file.js';
+import { packSizeOf } from '../format/pack.js';
+import type { Repository } from '../repository/repository.js';
+import { rewriteIndex } from './index-rewrite.js';
+
+export interface RepairIndexOptions {
+  /** Read every pack's header, reusing nothing from the old index files. */
+  readonly readAllPacks?: boolean;
+}
+
+export type RepairIndexPhase = 'load-index' | 'list-packs' | 'read-packs' | 'write-index' | 'delete-index';
+
+export type RepairIndexEvent =
+  | { readonly type: 'phase'; readonly phase: RepairIndexPhase; readonly total: number }
+  | { readonly type: 'progress'; readonly phase: RepairIndexPhase; readonly done: number; readonly total: number }
+  | { readonly type: 'warning'; readonly message: string };
+
+export interface RepairIndexResult {
+  /** Packs whose headers were read (not indexed, or indexed with another size). */
+  readonly packsRead: number;
+  /** Packs the old index named but the repository lacks: left out. */
+  readonly packsForgotten: string[];
+  /** Packs whose header could not be read: left out (prune deletes them as unreferenced). */
+  readonly packsSkipped: string[];
+  /** Packs described by the new index. */
+  readonly packsIndexed: number;
+  readonly indexFilesWritten: number;
+  readonly indexFilesRemoved: number;
+}
+
+/** Pack headers read at the same time, and read before the new index takes them. */
+const HEADER_READS = 8;
+const HEADER_BATCH = 256;
+
+export async function repairIndex(repo: Repository, options: RepairIndexOptions = {}, onEvent: (e: RepairIndexEvent) => void = () => undefined): Promise<RepairIndexResult> {
+  const oldIndex: string[] = [];
+  for await (const f of repo.list('index')) oldIndex.push(f.name);
+  oldIndex.sort();
+
+  // What the old index files say each pack's size is (an unreadable file counts as saying nothing).
+  const indexedSize = new Map<string, number>();
+  if (!options.readAllPacks) {
+    onEvent({ type: 'phase', phase: 'load-index', total: oldIndex.length });
+    let done = 0;
+    await mapLimited(oldIndex, 4, async (id) => {
+      try {
+        for (const p of decodeIndexFile(await repo.loadUnpacked('index', id)).packs) {
+          if (!indexedSize.has(p.id)) indexedSize.set(p.id, packSizeOf(p.blobs));
+        }
+      } catch (err) {
+        onEvent({ type: 'warning', message: `removing invalid index ${id}: ${messageOf(err)}` });
+      }
+      onEvent({ type: 'progress', phase: 'load-index', done: ++done, total: oldIndex.length });
+    });
+  }
+
+  onEvent({ type: 'phase', phase: 'list-packs', total: 0 });
+  const toRead: [id: string, size: number][] = [];
+  const drop = new Set<string>();
+  for await (const f of repo.list('data')) {
+    const size = indexedSize.get(f.name);
+    if (size === f.size) {
+      indexedSize.delete(f.name);
+      continue;
+    }
+    if (size === undefined) onEvent({ type: 'warning', message: `adding pack file to index ${f.name}` });
+    else onEvent({ type: 'warning', message: `reindexing pack file ${f.name} with unexpected size ${f.size} instead of ${size}` });
+    indexedSize.delete(f.name);
+    drop.add(f.name);
+    toRead.push([f.name, f.size]);
+  }
+  const packsForgotten = [...indexedSize.keys()].sort();
+  for (const id of packsForgotten) {
+    onEvent({ type: 'warning', message: `removing not found pack file ${id}` });
+    drop.add(id);
+  }
+
+  const packsSkipped: string[] = [];
+  let read = 0;
+  async function* headers(): AsyncGenerator<IndexPack> {
+    onEvent({ type: 'phase', phase: 'read-packs', total: toRead.length });
+    for (let at = 0; at < toRead.length; at += HEADER_BATCH) {
+      const batch = await mapLimited(toRead.slice(at, at + HEADER_BATCH), HEADER_READS, async ([id, size]) => {
+        try {
+          return { id, blobs: await repo.readPackHeader(id, size) };
+        } catch (err) {
+          packsSkipped.push(id);
+          onEvent({ type: 'warning', message: `skipped incomplete pack file ${id}: ${messageOf(err)}` });
+          return undefined;
+        } finally {
+          onEvent({ type: 'progress', phase: 'read-packs', done: ++read, total: toRead.length });
+        }
+      });
+      for (const p of batch) if (p) yield p;
+    }
+    onEvent({ type: 'phase', phase: 'write-index', total: 0 });
+  }
+
+  const { written, packs } = await rewriteIndex(repo, {
+    from: options.readAllPacks ? [] : oldIndex,
+    supersedes: oldIndex,
+    drop,
+    add: headers(),
+    skipUnreadable: true,
+  });
+  onEvent({ type: 'phase', phase: 'delete-index', total: oldIndex.length });
+  let removed = 0;
+  await mapLimited(oldIndex, 8, async (id) => {
+    await repo.backend.remove({ type: 'index', name: id });
+    onEvent({ type: 'progress', phase: 'delete-index', done: ++removed, total: oldIndex.length });
+  });
+  return { packsRead: toRead.length, packsForgotten, packsSkipped: packsSkipped.sort(), packsIndexed: packs, indexFilesWritten: written.length, indexFilesRemoved: oldIndex.length };
+}
