@@ -34,6 +34,10 @@ export interface OpenOptions {
   readonly createDefault?: (location: string) => void;
   /** Aborted on the first Ctrl-C, for commands that stop cleanly by themselves. */
   readonly interrupt?: AbortController;
+  /** The password, when it comes from other sources than the usual ones (copy's source repository). */
+  readonly password?: () => Promise<string>;
+  /** Try the key file whose id starts with this first. */
+  readonly keyHint?: string;
 }
 
 /**
@@ -78,7 +82,7 @@ async function openOrCreate(g: GlobalOptions, options: OpenOptions): Promise<Rep
   const backend = await backendFor(g);
   const { location, explicit } = repositoryLocation(g);
   try {
-    return await openRepository(backend, await readPassword(g), repositoryOptions(g));
+    return await openRepository(backend, await (options.password ?? (() => readPassword(g)))(), { ...repositoryOptions(g), keyHint: options.keyHint });
   } catch (err) {
     if (!(err instanceof HoldfastError && err.code === 'ERR_REPO_MISSING') || explicit || !options.createDefault) throw err;
   }

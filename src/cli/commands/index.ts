@@ -22,11 +22,12 @@ import { registerAgent } from './agent.js';
 import { registerUnlock } from './unlock.js';
 import { registerRebuildIndex, registerRepair } from './repair.js';
 import { registerRewrite } from './rewrite.js';
+import { registerCopy } from './copy.js';
 
 type Register = (program: Command) => void;
 
 const registrations: Register[] = [registerInit, registerBackup, registerKey, registerCat, registerList, registerCheck, registerServer, registerRestoreImage, registerImage, registerSnapshots, registerLs, registerFind, registerDiff, registerStats, registerTag, registerForget];
-registrations.push(registerPrune, registerUnlock, registerRepair, registerRebuildIndex, registerRewrite);
+registrations.push(registerPrune, registerUnlock, registerRebuildIndex, registerRepair, registerRewrite, registerCopy);
 registrations.push(registerAgent);
 
 export function registerCommands(program: Command): void {
