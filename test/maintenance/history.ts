@@ -121,10 +121,10 @@ export async function buildHistory(dir: string, seed: number, runs: number, init
 }
 
 /** Restores each snapshot with restic and compares it with what was backed up. */
-export async function assertRestores(history: History, ids: readonly string[], target: string, repo = history.repo): Promise<void> {
+export async function assertRestores(history: History, ids: readonly string[], target: string, repo = history.repo, env: Record<string, string> = {}): Promise<void> {
   for (const id of ids) {
     const at = join(target, id);
-    await ok(restic(['-r', repo, 'restore', id, '--target', at]));
+    await ok(restic(['-r', repo, 'restore', id, '--target', at], { env }));
     const restored = await treeDigest(join(at, history.src));
     assert.deepEqual(restored, history.snapshots.get(id), `snapshot ${id.slice(0, 8)} restores what was backed up`);
     await rm(at, { recursive: true, force: true });
@@ -138,8 +138,8 @@ export async function snapshotIds(repo: string): Promise<string[]> {
 }
 
 /** restic check (with --read-data) must find no errors; hints such as unreferenced packs are fine. */
-export async function assertResticCheck(repo: string, readData = true): Promise<string> {
-  const r = await restic(['-r', repo, 'check', ...(readData ? ['--read-data'] : [])]);
+export async function assertResticCheck(repo: string, readData = true, env: Record<string, string> = {}): Promise<string> {
+  const r = await restic(['-r', repo, 'check', ...(readData ? ['--read-data'] : [])], { env });
   assert.equal(r.code, 0, `restic check failed:\n${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /no errors were found/);
   return r.stdout + r.stderr;
