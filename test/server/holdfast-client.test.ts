@@ -1,9 +1,9 @@
-// holdfast as the client of a holdfast server on 127.0.0.1: the README's three commands, then init,
-// backup, snapshots, check --read-data, restore, forget (and prune once it exists), append-only.
+// holdfast as the client of a holdfast server on 127.0.0.1: the URL `server client add` prints, then init,
+// backup, snapshots, check --read-data, restore, forget and prune, append-only, secrets kept out of output.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { testEnv } from '../helpers/cli.js';
@@ -38,7 +38,7 @@ function oneLineError(r: RunResult): string {
   return lines[0]!;
 }
 
-test('holdfast client: server client add, init, backup, snapshots, check --read-data, restore, forget', async (t) => {
+test('holdfast client: server client add, init, backup, snapshots, check --read-data, restore, forget, prune', async (t) => {
   if (!requireTools(t, 'restic', 'python3')) return;
   const server = await ServerProcess.start(t);
   const { holdfast } = holdfastRunner(t);
@@ -81,9 +81,10 @@ test('holdfast client: server client add, init, backup, snapshots, check --read-
     snapshotsOf(await holdfast(['-r', repo, 'snapshots', '--json'])).map((s) => s.id),
     [snaps[1]!.id],
   );
-  const prune = await holdfast(['-r', repo, 'prune']);
-  if (/unknown command/.test(prune.stderr)) t.diagnostic('holdfast has no prune command yet: forget was tested without it');
-  else expectOk(prune, 'prune');
+  const packsBefore = await packsOf(server.repoDir('laptop'));
+  expectOk(await holdfast(['-r', repo, 'prune', '--max-unused', '0']), 'prune');
+  const packsAfter = new Set(await packsOf(server.repoDir('laptop')));
+  assert.ok(packsBefore.some((p) => !packsAfter.has(p)), 'prune removed or repacked the packs holding what only the forgotten snapshot used');
   assert.match(expectOk(await holdfast(['-r', repo, 'check', '--read-data']), 'check after forget').stdout, /no errors were found/);
 });
 
@@ -105,39 +106,56 @@ test("no holdfast command shows the client's secret, whether it succeeds or fail
   for (const o of outputs) assert.ok(!o.includes(secret), `the output shows the secret:\n${o}`);
 });
 
-test('append-only: holdfast backs up and checks, but forget and key remove fail with one clear line and remove nothing', async (t) => {
+test('append-only: holdfast backs up and checks; forget, prune and key remove fail with one clear line and leave the repository sound', async (t) => {
   const server = await ServerProcess.start(t);
   const { repo } = await server.addClient('kiosk', { appendOnly: true });
   const { holdfast } = holdfastRunner(t);
   const work = await tempDir(t);
   const src = join(work, 'src');
   await makeSmallTree(src);
+  const checksClean = async (what: string) => assert.match(expectOk(await holdfast(['-r', repo, 'check', '--read-data']), what).stdout, /no errors were found/);
 
   expectOk(await holdfast(['-r', repo, 'init']), 'init');
   expectOk(await holdfast(['-r', repo, 'backup', src]), 'first backup');
+  // Only the first snapshot has this file: once that snapshot is forgotten, prune has packs to delete.
+  await rm(join(src, 'sub', 'random.bin'));
   await writeFile(join(src, 'b.txt'), 'second\n');
   expectOk(await holdfast(['-r', repo, 'backup', src]), 'second backup');
-  const before = snapshotsOf(await holdfast(['-r', repo, 'snapshots', '--json']));
-  assert.equal(before.length, 2);
+  assert.equal(snapshotsOf(await holdfast(['-r', repo, 'snapshots', '--json'])).length, 2);
 
   const forget = oneLineError(await holdfast(['-r', repo, 'forget', '--keep-last', '1']));
   assert.match(forget, /append-only/);
   assert.match(forget, /403/);
+  assert.equal(snapshotsOf(await holdfast(['-r', repo, 'snapshots', '--json'])).length, 2, 'forget removed nothing');
 
   const second = join(work, 'second-password');
   await writeFile(second, 'another password\n');
   const added = JSON.parse(expectOk(await holdfast(['-r', repo, '--json', 'key', 'add', '--new-password-file', second]), 'key add').stdout) as { id: string };
-  const keyRemove = oneLineError(await holdfast(['-r', repo, 'key', 'remove', added.id]));
-  assert.match(keyRemove, /append-only/);
-
-  assert.equal(snapshotsOf(await holdfast(['-r', repo, 'snapshots', '--json'])).length, 2, 'forget removed nothing');
+  assert.match(oneLineError(await holdfast(['-r', repo, 'key', 'remove', added.id])), /append-only/);
   const keys = JSON.parse(expectOk(await holdfast(['-r', repo, 'key', 'list', '--json']), 'key list').stdout) as unknown[];
   assert.equal(keys.length, 2, 'key remove removed nothing');
-  // Lock files may still be deleted: every command above released its lock.
-  assert.match(expectOk(await holdfast(['-r', repo, 'check', '--read-data']), 'check').stdout, /no errors were found/);
+  await checksClean('check after the refused deletes');
+
+  // The maintenance window of docs/server.md: forget with the flag lifted, prune refused once it is back.
+  await server.setClient('kiosk', { appendOnly: false });
+  expectOk(await holdfast(['-r', repo, 'forget', '--keep-last', '1']), 'forget without append-only');
+  await server.setClient('kiosk', { appendOnly: true });
+  assert.match(oneLineError(await holdfast(['-r', repo, 'prune', '--max-unused', '0'])), /append-only/);
+  await checksClean('check after the refused prune');
+  await server.setClient('kiosk', { appendOnly: false });
+  expectOk(await holdfast(['-r', repo, 'prune', '--max-unused', '0']), 'prune without append-only');
+  await checksClean('check after prune');
+
+  // Lock files may always be deleted: every command above released its lock.
   const locks = (await server.requests()).filter((r) => r.method === 'DELETE' && r.kind === 'locks');
   assert.ok(locks.length > 0 && locks.every((r) => r.status === 200), 'locks were removed');
 });
+
+async function packsOf(repoDir: string): Promise<string[]> {
+  const packs: string[] = [];
+  for (const sub of await readdir(join(repoDir, 'data'))) packs.push(...(await readdir(join(repoDir, 'data', sub))).filter((f) => /^[0-9a-f]{64}$/.test(f)));
+  return packs;
+}
 
 async function makeSmallTree(dir: string): Promise<void> {
   await mkdir(join(dir, 'sub'), { recursive: true });
