@@ -154,3 +154,14 @@ export async function packOf(repo: string, blob: string): Promise<string> {
   }
   throw new Error(`blob ${blob} is in no index`);
 }
+
+/** The statistics block of `prune --dry-run -v` (restic's or ours), without progress lines. */
+export function pruneStats(stdout: string): string {
+  const start = stdout.indexOf('used:');
+  assert.ok(start >= 0, `no statistics in prune output:\n${stdout}`);
+  return stdout
+    .slice(start)
+    .split('\n')
+    .filter((l) => !l.startsWith('[') && l.trim() !== '')
+    .join('\n');
+}

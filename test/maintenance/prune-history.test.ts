@@ -9,18 +9,7 @@ import test from 'node:test';
 import { holdfast, ok, restic } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTools } from '../helpers/tools.js';
-import { assertResticCheck, assertRestores, buildHistory, packOf, random, snapshotIds } from './history.js';
-
-/** The statistics block of `prune --dry-run -v` (restic's or ours), without progress lines. */
-function pruneStats(stdout: string): string {
-  const start = stdout.indexOf('used:');
-  assert.ok(start >= 0, `no statistics in prune output:\n${stdout}`);
-  return stdout
-    .slice(start)
-    .split('\n')
-    .filter((l) => !l.startsWith('[') && l.trim() !== '')
-    .join('\n');
-}
+import { assertResticCheck, assertRestores, buildHistory, packOf, pruneStats, random, snapshotIds } from './history.js';
 
 const optionChoices: string[][] = [
   [],

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { type ForgetGroup, forgetSnapshots } from '../../maintenance/forget.js';
 import { describePolicy, type ExpirePolicy, noDuration, parseRetentionDuration } from '../../maintenance/forget-policy.js';
-import { HoldfastError, invalidArgument } from '../../errors.js';
+import { invalidArgument } from '../../errors.js';
 import { goJsonString } from '../../format/go-json.js';
 import { shortId } from '../../format/id.js';
 import { parseGroupBy } from '../../repository/snapshot-groups.js';
@@ -14,8 +14,9 @@ import { globalsOf, outputOf } from '../global-options.js';
 import { withRepository } from '../repository.js';
 import { action } from '../run.js';
 import { addFilterOptions, collect, type FilterOptions, filterOf } from '../snapshot-filter-options.js';
+import { addPruneOptions, type PruneCliOptions, pruneOptionsOf, runPrune } from './prune.js';
 
-interface ForgetCliOptions extends FilterOptions {
+interface ForgetCliOptions extends FilterOptions, PruneCliOptions {
   keepLast: string;
   keepHourly: string;
   keepDaily: string;
@@ -98,31 +99,29 @@ export function registerForget(program: Command): void {
     .option('-c, --compact', 'use compact output format')
     .option('-g, --group-by <group>', "group snapshots by host, paths and/or tags, separated by comma (disable grouping with '')", 'host,paths')
     .option('-n, --dry-run', 'do not delete anything, just print what would be done')
-    .option('--prune', 'run prune after removing snapshots (not available yet)')
-    .action(
-      action(async (ids: string[], opts: ForgetCliOptions, command: Command) => {
-        const g = globalsOf(command);
-        const out = outputOf(g);
-        // Hook for prune: it belongs to another part of holdfast that does not exist yet. Refuse
-        // before removing anything, so that no one is left with forgotten but unpruned data unawares.
-        if (opts.prune) throw new HoldfastError('ERR_UNSUPPORTED', 'forget --prune is not available yet: run forget without --prune (prune is not implemented in holdfast yet; restic prune works on the same repository)');
-        if (g.lock === false && !opts.dryRun) throw invalidArgument('--no-lock is only applicable in combination with --dry-run for forget command');
-        const policy = policyOf(opts);
-        const by = parseGroupBy(opts.groupBy);
-        await withRepository(g, { lock: opts.dryRun ? 'shared' : 'exclusive' }, async (repo) => {
-          const result = await forgetSnapshots(repo, {
-            policy,
-            groupBy: by,
-            filter: filterOf(opts),
-            snapshotIds: ids,
-            dryRun: opts.dryRun === true,
-            warn: (m) => out.warn(m),
-          });
-          if (ids.length === 0) out.info(result.policyEmpty ? 'no policy was specified, no snapshots will be removed' : `Applying Policy: ${describePolicy(policy)}`);
-          if (out.json) {
-            if (result.groups.length > 0) out.raw('[' + result.groups.map(groupJson).join(',') + ']\n');
-            return;
-          }
+    .option('--prune', 'automatically run the prune command if snapshots have been removed');
+  addPruneOptions(cmd).action(
+    action(async (ids: string[], opts: ForgetCliOptions, command: Command) => {
+      const g = globalsOf(command);
+      const out = outputOf(g);
+      // Checked before anything is removed, as restic does.
+      const pruneOptions = opts.prune ? pruneOptionsOf(opts, g, opts.dryRun === true) : undefined;
+      if (g.lock === false && !opts.dryRun) throw invalidArgument('--no-lock is only applicable in combination with --dry-run for forget command');
+      const policy = policyOf(opts);
+      const by = parseGroupBy(opts.groupBy);
+      await withRepository(g, { lock: opts.dryRun ? 'shared' : 'exclusive' }, async (repo) => {
+        const result = await forgetSnapshots(repo, {
+          policy,
+          groupBy: by,
+          filter: filterOf(opts),
+          snapshotIds: ids,
+          dryRun: opts.dryRun === true,
+          warn: (m) => out.warn(m),
+        });
+        if (ids.length === 0) out.info(result.policyEmpty ? 'no policy was specified, no snapshots will be removed' : `Applying Policy: ${describePolicy(policy)}`);
+        if (out.json) {
+          if (result.groups.length > 0) out.raw('[' + result.groups.map(groupJson).join(',') + ']\n');
+        } else {
           for (const group of result.groups) {
             const heading = groupHeading(group.key);
             if (g.verbose >= 1 && heading !== '') out.info(heading);
@@ -135,7 +134,13 @@ export function registerForget(program: Command): void {
             }
           }
           if (opts.dryRun && result.removed.length > 0) out.raw(`Would have removed the following snapshots:\n{${result.removed.map(shortId).join(' ')}}\n\n`);
-        });
-      }),
-    );
+        }
+        if (pruneOptions && result.removed.length > 0) {
+          out.info(`${result.removed.length} snapshots have been removed, running prune`);
+          // In a dry run the snapshots are still there: prune plans as if they were gone.
+          await runPrune(repo, { ...pruneOptions, ignoreSnapshots: new Set(result.removed) }, out);
+        }
+      });
+    }),
+  );
 }
