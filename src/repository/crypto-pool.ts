@@ -39,9 +39,9 @@ export interface SealedView {
 const BATCH_BYTES = 2 * 1024 * 1024;
 const BATCH_JOBS = 128;
 /** Bytes queued per worker before producers wait: enough to keep it busy, little memory. */
-const MAX_INFLIGHT_PER_WORKER = 6 * 1024 * 1024;
+const MAX_INFLIGHT_PER_WORKER = 8 * 1024 * 1024;
 /** Spent batch buffers kept for reuse, in bytes: enough that steady state allocates nothing. */
-const FREE_BYTES = 32 * 1024 * 1024;
+const FREE_BYTES = 16 * 1024 * 1024;
 /** Every batch buffer has room for a full batch's results (compression bound, crypto overhead). */
 const BUFFER_BYTES = BATCH_BYTES + BATCH_BYTES / 16;
 
