@@ -168,7 +168,9 @@ test('server killed mid-backup: the client stops with one clear line; after a re
   const atKill = await storedPacks(s.repoDir);
 
   // The client retries for a while, then gives up.
+  const killedAt = Date.now();
   const first = await backup.done;
+  t.diagnostic(`the client gave up ${((Date.now() - killedAt) / 1000).toFixed(0)} s after the server died: ${first.stderr.trim()}`);
   assert.notEqual(first.code, 0);
   const lines = first.stderr.trim().split('\n');
   assert.equal(lines.length, 1, `one line: ${first.stderr}`);
