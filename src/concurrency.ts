@@ -3,7 +3,9 @@
 
 export class Semaphore {
   private available: number;
-  private readonly waiting: (() => void)[] = [];
+  /** Waiters from `head` on: shift() would copy a long array on every release. */
+  private waiting: (() => void)[] = [];
+  private head = 0;
 
   constructor(readonly limit: number) {
     this.available = limit;
@@ -18,9 +20,19 @@ export class Semaphore {
   }
 
   release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.available++;
+    if (this.head === this.waiting.length) {
+      this.available++;
+      return;
+    }
+    const next = this.waiting[this.head++]!;
+    if (this.head === this.waiting.length) {
+      this.waiting = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
+    }
+    next();
   }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
