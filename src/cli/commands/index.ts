@@ -23,12 +23,14 @@ import { registerUnlock } from './unlock.js';
 import { registerRebuildIndex, registerRepair } from './repair.js';
 import { registerRewrite } from './rewrite.js';
 import { registerCopy } from './copy.js';
+import { registerRestore } from './restore.js';
 
 type Register = (program: Command) => void;
 
 const registrations: Register[] = [registerInit, registerBackup, registerKey, registerCat, registerList, registerCheck, registerServer, registerRestoreImage, registerImage, registerSnapshots, registerLs, registerFind, registerDiff, registerStats, registerTag, registerForget];
 registrations.push(registerPrune, registerUnlock, registerRebuildIndex, registerRepair, registerRewrite, registerCopy);
 registrations.push(registerAgent);
+registrations.push(registerRestore);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

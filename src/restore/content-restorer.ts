@@ -1,0 +1,288 @@
+// File contents restored pack by pack, as restic's restorer does: every blob the files need is
+// grouped by pack, each pack is read once in a few large range reads, and each range goes to a
+// writer thread that verifies its blobs and writes each to every place that uses it. A blob that
+// fails there is tried again from any other copy the index knows before its files fail.
+
+import { messageOf } from '../errors.js';
+import type { Repository } from '../repository/repository.js';
+import { ByteBudget } from './byte-budget.js';
+import type { FileBlob } from './file-blobs.js';
+import type { FileJob, FileWriter } from './file-writer.js';
+import type { MetadataContext } from './metadata.js';
+import { fileMetadataSteps } from './metadata.js';
+import type { RestoreWorkers } from './restore-workers.js';
+import { encodeJob, type OwnedFile, RESULT_COMPLETED, RESULT_FIELDS, RESULT_OPENED, RESULT_TIMES_SET, type RangeResult, type WorkerBlob, type WorkerFile } from './write-jobs.js';
+
+interface BlobUse {
+  readonly id: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly uncompressedLength: number | undefined;
+  readonly plainLength: number;
+  /** Every (file, offset) this blob is written to. */
+  readonly targets: { job: FileJob; offset: number }[];
+}
+
+interface ReadRange {
+  readonly offset: number;
+  readonly length: number;
+  readonly blobs: BlobUse[];
+}
+
+export interface ContentOptions {
+  readonly packConcurrency: number;
+  /** Bytes of pack data read and not yet written, at most. */
+  readonly memoryLimit: number;
+  /** Content bytes written for a file (progress). */
+  readonly onBytes: (bytes: number) => void;
+  /** When aborted, the blobs not read yet fail their files. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Gaps up to this size between needed blobs are read through rather than split into two reads. */
+const MAX_GAP = 1024 * 1024;
+/** Range reads stop growing here: a unit of work for one thread, and of memory. */
+const MAX_RANGE = 4 * 1024 * 1024;
+
+function rangesOf(blobs: BlobUse[]): ReadRange[] {
+  blobs.sort((a, b) => a.offset - b.offset);
+  const ranges: ReadRange[] = [];
+  let current: { offset: number; end: number; blobs: BlobUse[] } | undefined;
+  for (const b of blobs) {
+    if (current && b.offset - current.end <= MAX_GAP && b.offset + b.length - current.offset <= MAX_RANGE) {
+      current.end = Math.max(current.end, b.offset + b.length);
+      current.blobs.push(b);
+      continue;
+    }
+    if (current) ranges.push({ offset: current.offset, length: current.end - current.offset, blobs: current.blobs });
+    current = { offset: b.offset, end: b.offset + b.length, blobs: [b] };
+  }
+  if (current) ranges.push({ offset: current.offset, length: current.end - current.offset, blobs: current.blobs });
+  return ranges;
+}
+
+/** The bytes of a buffer as an ArrayBuffer of their own, which can move to a thread. */
+function ownArrayBuffer(data: Buffer): ArrayBuffer {
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data.buffer;
+  const copy = new ArrayBuffer(data.byteLength);
+  new Uint8Array(copy).set(data);
+  return copy;
+}
+
+/** A pack is read once this many bytes of it are wanted, while the walk still finds more. */
+const DISPATCH_BYTES = 8 * 1024 * 1024;
+
+export class ContentRestorer {
+  /** Blobs wanted from each pack and not read yet, packs in the order files first needed them. */
+  private readonly packs = new Map<string, { blobs: Map<string, BlobUse>; bytes: number }>();
+  private readonly queue: { packId: string; blobs: BlobUse[] }[] = [];
+  private running = 0;
+  private failure: unknown;
+  private whenIdle: (() => void) | undefined;
+  private readonly budget: ByteBudget;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly workers: RestoreWorkers,
+    private readonly writer: FileWriter,
+    private readonly ctx: MetadataContext,
+    private readonly options: ContentOptions,
+  ) {
+    this.budget = new ByteBudget(options.memoryLimit);
+  }
+
+  /**
+   * Schedules the blobs of a file that are not in place yet (`skip[i]` true: blob i already is).
+   * A pack with enough wanted bytes is read at once; more blobs wanted from it later mean another
+   * read of that pack, cheap next to leaving the threads idle while the walk goes on.
+   */
+  add(job: FileJob, blobs: readonly FileBlob[], skip?: readonly boolean[]): void {
+    for (const [i, blob] of blobs.entries()) {
+      if (skip?.[i]) continue;
+      const loc = blob.location;
+      let pack = this.packs.get(loc.packId);
+      if (!pack) {
+        pack = { blobs: new Map(), bytes: 0 };
+        this.packs.set(loc.packId, pack);
+      }
+      let use = pack.blobs.get(blob.id);
+      if (!use) {
+        use = { id: blob.id, offset: loc.offset, length: loc.length, uncompressedLength: loc.uncompressedLength, plainLength: blob.length, targets: [] };
+        pack.blobs.set(blob.id, use);
+        pack.bytes += loc.length;
+      }
+      use.targets.push({ job, offset: blob.offset });
+      job.pending++;
+    }
+    for (const blob of blobs) {
+      const pack = this.packs.get(blob.location.packId);
+      if (pack && pack.bytes >= DISPATCH_BYTES) this.dispatch(blob.location.packId);
+    }
+  }
+
+  /** Reads every pack still wanted and resolves when all contents are written. */
+  async finish(): Promise<void> {
+    for (const packId of [...this.packs.keys()]) this.dispatch(packId);
+    if (this.running > 0) await new Promise<void>((resolve) => (this.whenIdle = resolve));
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private dispatch(packId: string): void {
+    const pack = this.packs.get(packId);
+    if (!pack) return;
+    this.packs.delete(packId);
+    this.queue.push({ packId, blobs: [...pack.blobs.values()] });
+    this.schedule();
+  }
+
+  private schedule(): void {
+    while (this.running < this.options.packConcurrency && this.queue.length > 0) {
+      const { packId, blobs } = this.queue.shift()!;
+      this.running++;
+      this.restorePack(packId, blobs)
+        .catch((err: unknown) => {
+          this.failure ??= err;
+        })
+        .finally(() => {
+          this.running--;
+          this.schedule();
+          if (this.running === 0 && this.queue.length === 0) this.whenIdle?.();
+        });
+    }
+  }
+
+  private async restorePack(packId: string, blobs: BlobUse[]): Promise<void> {
+    const done: Promise<void>[] = [];
+    for (const range of rangesOf(blobs)) {
+      await this.budget.acquire(range.length);
+      if (this.options.signal?.aborted) {
+        this.budget.release(range.length);
+        for (const b of range.blobs) for (const t of b.targets) this.writer.fail(t.job, 'interrupted');
+        continue;
+      }
+      let data: Buffer | undefined;
+      try {
+        data = await this.repo.backend.read({ type: 'data', name: packId }, { offset: range.offset, length: range.length });
+      } catch (err) {
+        this.budget.release(range.length);
+        for (const b of range.blobs) done.push(this.recover(packId, b, b.targets, err));
+        continue;
+      }
+      done.push(this.writeRange(packId, range, data).finally(() => this.budget.release(range.length)));
+    }
+    await Promise.all(done);
+  }
+
+  /** A file the thread can do from start to end: all its remaining blobs are in this range. */
+  private ownable(job: FileJob, uses: number): boolean {
+    return job.pending === uses && job.fd === undefined && job.opening === undefined && !job.touched && job.error === undefined;
+  }
+
+  private owned(job: FileJob): OwnedFile {
+    const steps = fileMetadataSteps(job.entry.node, this.ctx, job.owner, job.modeSet);
+    return {
+      path: job.entry.path,
+      flags: job.openFlags,
+      createMode: job.createMode,
+      size: job.size,
+      truncate: job.truncateAlways,
+      chown: steps.chown,
+      chmod: steps.chmod,
+      times: steps.times,
+    };
+  }
+
+  private async writeRange(packId: string, range: ReadRange, data: Buffer): Promise<void> {
+    const uses = new Map<FileJob, number>();
+    for (const b of range.blobs) for (const t of b.targets) uses.set(t.job, (uses.get(t.job) ?? 0) + 1);
+    const jobs = [...uses.keys()];
+    const own = jobs.map((job) => this.ownable(job, uses.get(job)!));
+    const index = new Map(jobs.map((job, i) => [job, i]));
+    // Files written across ranges are opened here and stay open until their last blob is in.
+    const held: FileJob[] = [];
+    const files: WorkerFile[] = [];
+    for (const [i, job] of jobs.entries()) {
+      let fd: number | undefined;
+      if (!own[i] && job.error === undefined) {
+        try {
+          fd = await this.writer.hold(job);
+          held.push(job);
+        } catch (err) {
+          job.error ??= messageOf(err);
+        }
+      }
+      files.push({ fd, own: own[i] ? this.owned(job) : undefined, sparse: job.sparse });
+    }
+    // A file that failed already is not written to any more: its uses are settled without a write.
+    const sent = (job: FileJob): boolean => own[index.get(job)!]! || files[index.get(job)!]!.fd !== undefined;
+    const blobs: WorkerBlob[] = range.blobs.map((b) => ({
+      offset: b.offset - range.offset,
+      length: b.length,
+      uncompressedLength: b.uncompressedLength,
+      id: b.id,
+      targets: b.targets.flatMap((t) => (sent(t.job) ? [index.get(t.job)!, t.offset] : [])),
+    }));
+    let result: RangeResult;
+    try {
+      result = await this.workers.run(encodeJob(ownArrayBuffer(data), blobs, files));
+    } finally {
+      for (const job of held) this.writer.unhold(job);
+    }
+    this.settleAll(jobs, own, uses, result);
+    const failed = new Map(result.blobErrors.map((e) => [e.blob, e.message]));
+    const recoveries: Promise<void>[] = [];
+    let bytes = 0;
+    range.blobs.forEach((b, i) => {
+      const message = failed.get(i);
+      if (message !== undefined) {
+        recoveries.push(this.recover(packId, b, b.targets.filter((t) => sent(t.job)), new Error(message)));
+        return;
+      }
+      for (const t of b.targets) if (t.job.error === undefined) bytes += b.plainLength;
+    });
+    if (bytes > 0) this.options.onBytes(bytes);
+    await Promise.all(recoveries);
+  }
+
+  /** Books what a thread did for each file; the uses of failed blobs are left to recover(). */
+  private settleAll(jobs: readonly FileJob[], own: readonly boolean[], uses: Map<FileJob, number>, result: RangeResult): void {
+    const errors = new Map(result.errors.map((e) => [e.file, e.message]));
+    const metadataErrors = new Map(result.metadataErrors.map((e) => [e.file, e.message]));
+    const failedUses = new Map(result.failedBlobs.map((f) => [f.file, f.blobs.length]));
+    jobs.forEach((job, i) => {
+      const end = result.numbers[i * RESULT_FIELDS]!;
+      const flags = result.numbers[i * RESULT_FIELDS + 1]!;
+      job.end = Math.max(job.end, end);
+      const done = uses.get(job)! - (failedUses.get(i) ?? 0);
+      const error = errors.get(i);
+      if (error !== undefined) {
+        // The thread removed an owned file already; a held one is removed when it completes.
+        if (own[i]) job.touched = false;
+        this.writer.fail(job, error, done);
+      } else if (own[i] && flags & RESULT_COMPLETED) {
+        this.writer.completed(job, (flags & RESULT_TIMES_SET) !== 0, metadataErrors.get(i));
+      } else {
+        if (own[i] && flags & RESULT_OPENED) job.touched = true;
+        this.writer.settle(job, done);
+      }
+    });
+  }
+
+  /** Loads a blob that failed from any copy and writes it here, or fails the files that need it. */
+  private async recover(packId: string, use: BlobUse, targets: readonly { job: FileJob; offset: number }[], firstError: unknown): Promise<void> {
+    let plain: Buffer;
+    try {
+      plain = await this.repo.loadBlob('data', use.id);
+    } catch {
+      const message = `cannot restore content: blob ${use.id} in pack ${packId}: ${messageOf(firstError)}`;
+      for (const t of targets) this.writer.fail(t.job, message);
+      return;
+    }
+    await Promise.all(
+      targets.map(async (t) => {
+        await this.writer.write(t.job, plain, t.offset);
+        if (t.job.error === undefined) this.options.onBytes(plain.length);
+      }),
+    );
+  }
+}

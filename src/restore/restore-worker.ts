@@ -1,0 +1,171 @@
+// Runs in a writer thread of a restore: checks each blob of a pack range (MAC, decryption,
+// decompression, SHA-256 against its id) and writes it straight into its files with synchronous
+// calls, so plaintext never travels back to the main thread. Small files are done here entirely.
+
+import { chmodSync, closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { messageOf } from '../errors.js';
+import { decompressBlob, loadZstd } from '../format/compression.js';
+import { type CryptoKey, open } from '../format/crypto.js';
+import { hashId } from '../format/id.js';
+import type { KeyMaterial } from '../repository/crypto-jobs.js';
+import { nonZeroRuns } from './zero-blocks.js';
+import { decodeJob, RESULT_COMPLETED, RESULT_FIELDS, RESULT_OPENED, RESULT_TIMES_SET, type RangeJob, type RangeResult, type WorkerFile } from './write-jobs.js';
+
+const material = workerData as KeyMaterial;
+const key: CryptoKey = { encrypt: Buffer.from(material.encrypt), macK: Buffer.from(material.macK), macR: Buffer.from(material.macR) };
+const zstd = await loadZstd();
+
+/** The verified plaintext of a sealed blob, or an exception saying why it is not. */
+function openBlob(sealed: Buffer, uncompressedLength: number | undefined, id: string): Buffer {
+  let plain = open(key, sealed);
+  if (uncompressedLength !== undefined) plain = decompressBlob(zstd, plain, uncompressedLength);
+  if (hashId(plain) !== id) throw new Error(`blob ${id}: content does not match its id`);
+  return plain;
+}
+
+function writeAll(fd: number, data: Buffer, start: number, end: number, position: number): void {
+  while (start < end) {
+    const n = writeSync(fd, data, start, end - start, position);
+    start += n;
+    position += n;
+  }
+}
+
+function chown(fd: number, [uid, gid, bestEffort]: readonly [number, number, boolean]): void {
+  try {
+    fchownSync(fd, uid, gid);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!bestEffort || (code !== 'EPERM' && code !== 'EINVAL')) throw err;
+  }
+}
+
+class FileState {
+  fd: number | undefined;
+  end = 0;
+  error: string | undefined;
+  metadataError: string | undefined;
+  opened = false;
+  readonly failedBlobs: number[] = [];
+
+  constructor(readonly spec: WorkerFile) {
+    this.fd = spec.fd;
+  }
+
+  private descriptor(): number {
+    if (this.fd !== undefined) return this.fd;
+    const own = this.spec.own!;
+    const path = own.path;
+    try {
+      this.fd = openSync(path, own.flags, own.createMode);
+    } catch (err) {
+      // A read-only file its user owns: make it writable; its mode is set at the end anyway.
+      if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+      chmodSync(path, 0o600);
+      this.fd = openSync(path, own.flags, own.createMode);
+    }
+    this.opened = true;
+    return this.fd;
+  }
+
+  write(data: Buffer, offset: number): void {
+    if (this.error !== undefined) return;
+    try {
+      const fd = this.descriptor();
+      if (this.spec.sparse) {
+        for (const [start, end] of nonZeroRuns(data, offset)) {
+          writeAll(fd, data, start, end, offset + start);
+          this.end = Math.max(this.end, offset + end);
+        }
+      } else {
+        writeAll(fd, data, 0, data.length, offset);
+        this.end = Math.max(this.end, offset + data.length);
+      }
+    } catch (err) {
+      this.error = messageOf(err);
+    }
+  }
+
+  /**
+   * Completes an owned file: size, owner, mode, times, close; or closes and removes it when
+   * writing failed. Returns the result flags; a metadata failure is kept in `metadataError`.
+   */
+  finish(): number {
+    const own = this.spec.own;
+    let flags = this.opened ? RESULT_OPENED : 0;
+    if (!own || this.fd === undefined) return flags;
+    let completed = false;
+    if (this.error === undefined && this.failedBlobs.length === 0) {
+      try {
+        if (own.truncate || this.end !== own.size) ftruncateSync(this.fd, own.size);
+        completed = true;
+      } catch (err) {
+        this.error = messageOf(err);
+      }
+    }
+    if (completed) {
+      try {
+        if (own.chown) chown(this.fd, own.chown);
+        if (own.chmod !== undefined) fchmodSync(this.fd, own.chmod);
+        if (own.times) {
+          futimesSync(this.fd, own.times[0], own.times[1]);
+          flags |= RESULT_TIMES_SET;
+        }
+      } catch (err) {
+        this.metadataError = messageOf(err);
+      }
+    }
+    try {
+      closeSync(this.fd);
+    } catch (err) {
+      this.error ??= messageOf(err);
+      completed = false;
+    }
+    if (this.error !== undefined) {
+      try {
+        unlinkSync(own.path);
+      } catch {
+        // Already gone: nothing half-written is left either way.
+      }
+    }
+    return completed ? flags | RESULT_COMPLETED : flags;
+  }
+}
+
+function run(job: RangeJob): RangeResult {
+  const data = Buffer.from(job.data);
+  const decoded = decodeJob(job);
+  const files = decoded.files.map((f) => new FileState(f));
+  const blobErrors: { blob: number; message: string }[] = [];
+  decoded.blobs.forEach((blob, index) => {
+    let plain: Buffer | undefined;
+    try {
+      plain = openBlob(data.subarray(blob.offset, blob.offset + blob.length), blob.uncompressedLength, blob.id);
+    } catch (err) {
+      blobErrors.push({ blob: index, message: messageOf(err) });
+    }
+    for (let t = 0; t < blob.targets.length; t += 2) {
+      const file = files[blob.targets[t]!]!;
+      if (plain) file.write(plain, blob.targets[t + 1]!);
+      else file.failedBlobs.push(index);
+    }
+  });
+  const numbers = new Float64Array(files.length * RESULT_FIELDS);
+  const errors: { file: number; message: string }[] = [];
+  const metadataErrors: { file: number; message: string }[] = [];
+  const failedBlobs: { file: number; blobs: number[] }[] = [];
+  files.forEach((f, i) => {
+    numbers[i * RESULT_FIELDS + 1] = f.finish();
+    numbers[i * RESULT_FIELDS] = f.end;
+    if (f.error !== undefined) errors.push({ file: i, message: f.error });
+    if (f.metadataError !== undefined) metadataErrors.push({ file: i, message: f.metadataError });
+    if (f.failedBlobs.length > 0) failedBlobs.push({ file: i, blobs: f.failedBlobs });
+  });
+  return { seq: job.seq, numbers, errors, metadataErrors, failedBlobs, blobErrors };
+}
+
+parentPort!.on('message', (job: RangeJob) => {
+  const result = run(job);
+  parentPort!.postMessage(result, [result.numbers.buffer as ArrayBuffer]);
+});

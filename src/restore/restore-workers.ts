@@ -1,0 +1,75 @@
+// The writer threads of a restore: range jobs go to the thread with the fewest bytes queued, and
+// each job's result comes back as a promise. Pack bytes move to a thread without a copy.
+
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { HoldfastError } from '../errors.js';
+import type { CryptoKey } from '../format/crypto.js';
+import type { KeyMaterial } from '../repository/crypto-jobs.js';
+import type { RangeJob, RangeResult } from './write-jobs.js';
+
+/** The thread's module beside this one; under a TypeScript loader (tests from sources) the .ts file. */
+const fromSources = import.meta.url.endsWith('.ts');
+
+function startWorker(workerData: KeyMaterial): Worker {
+  if (!fromSources) return new Worker(new URL('./restore-worker.js', import.meta.url), { workerData });
+  // Loader hooks do not reach worker threads by themselves: register tsx inside the worker first.
+  const entry = new URL('./restore-worker.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+interface Slot {
+  readonly worker: Worker;
+  queuedBytes: number;
+  readonly pending: Map<number, { bytes: number; resolve: (r: RangeResult) => void; reject: (e: Error) => void }>;
+}
+
+export class RestoreWorkers {
+  private readonly slots: Slot[] = [];
+  private seq = 0;
+  private failure: Error | undefined;
+
+  constructor(key: CryptoKey, count = Math.max(1, Math.min(availableParallelism(), 8))) {
+    const material: KeyMaterial = { encrypt: key.encrypt, macK: key.macK, macR: key.macR };
+    for (let i = 0; i < count; i++) {
+      const slot: Slot = { worker: startWorker(material), queuedBytes: 0, pending: new Map() };
+      slot.worker.on('message', (r: RangeResult) => {
+        const p = slot.pending.get(r.seq);
+        if (!p) return;
+        slot.pending.delete(r.seq);
+        slot.queuedBytes -= p.bytes;
+        p.resolve(r);
+      });
+      slot.worker.on('error', (err) => this.fail(new HoldfastError('ERR_IO', `restore writer thread failed: ${err.message}`)));
+      this.slots.push(slot);
+    }
+  }
+
+  /** Runs a job (its buffers are handed over and unusable afterwards). */
+  run(job: Omit<RangeJob, 'seq'>): Promise<RangeResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    let slot = this.slots[0]!;
+    for (const s of this.slots) if (s.queuedBytes < slot.queuedBytes) slot = s;
+    const seq = ++this.seq;
+    const bytes = job.data.byteLength;
+    slot.queuedBytes += bytes;
+    return new Promise((resolve, reject) => {
+      slot.pending.set(seq, { bytes, resolve, reject });
+      const transfer = [job.data, job.blobNumbers.buffer, job.targets.buffer, job.fileNumbers.buffer] as ArrayBuffer[];
+      slot.worker.postMessage({ ...job, seq }, transfer);
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const slot of this.slots) {
+      for (const p of slot.pending.values()) p.reject(err);
+      slot.pending.clear();
+    }
+  }
+}

@@ -1,0 +1,139 @@
+// The directories of a restore, made while the snapshot is still being walked (mode 0700 until
+// their metadata is set at the end), each once its parent exists; and what each one held already:
+// in a directory this restore made, or one that was empty, nothing needs checking. --delete
+// clears what the snapshot does not have.
+
+import { lstat, mkdir, readdir, rm, unlink } from 'node:fs/promises';
+import { isSystemError, messageOf } from '../errors.js';
+import { nameText } from '../fs/name-text.js';
+import { dirName, joinPath } from '../fs/paths.js';
+import { displayLocation, type PlannedDir } from './plan.js';
+import type { RestoreSelection } from './selection.js';
+
+export interface DirState {
+  /** Nothing exists below it yet: children are created without looking. */
+  readonly fresh: boolean;
+  /** Made by this restore: new files in it belong to us until chowned. */
+  readonly created: boolean;
+}
+
+export interface TargetDirOptions {
+  readonly dryRun: boolean;
+  readonly delete: boolean;
+  readonly selection: RestoreSelection;
+  readonly onError: (location: string, message: string) => void;
+  readonly onDeleted: (location: string) => void;
+}
+
+/** Map key of a path: its bytes as a string. */
+export function pathKey(path: Buffer): string {
+  return path.toString('latin1');
+}
+
+interface Slot {
+  readonly promise: Promise<DirState | undefined>;
+  resolve: (state: DirState | undefined) => void;
+}
+
+export class TargetDirs {
+  /** One slot per directory, made by whichever comes first: the directory or one of its children. */
+  private readonly slots = new Map<string, Slot>();
+  private readonly states = new Map<string, DirState>();
+  private readonly work = new Set<Promise<void>>();
+
+  constructor(
+    private readonly options: TargetDirOptions,
+    /** Whether the restore created the target directory itself. */
+    private readonly targetCreated: boolean,
+  ) {}
+
+  private slot(key: string): Slot {
+    let slot = this.slots.get(key);
+    if (!slot) {
+      let resolve!: (state: DirState | undefined) => void;
+      const promise = new Promise<DirState | undefined>((r) => (resolve = r));
+      slot = { promise, resolve };
+      this.slots.set(key, slot);
+    }
+    return slot;
+  }
+
+  /** Starts making a directory once its parent is there (the target, depth 0, first). */
+  add(dir: PlannedDir): void {
+    const key = pathKey(dir.path);
+    const parent = dir.depth === 0 ? Promise.resolve(undefined) : this.slot(pathKey(dirName(dir.path))).promise;
+    const job = parent
+      .then((parentState) => (dir.depth === 0 ? this.prepareTarget(dir) : this.prepareDir(dir, parentState)))
+      .catch((err: unknown) => {
+        this.options.onError(dir.location, `cannot create directory: ${messageOf(err)}`);
+        return undefined;
+      })
+      .then((state) => {
+        if (state) this.states.set(key, state);
+        this.slot(key).resolve(state);
+      });
+    this.work.add(job);
+    void job.finally(() => this.work.delete(job));
+  }
+
+  /** Resolves when every directory added so far is made (or has failed). */
+  async settled(): Promise<void> {
+    while (this.work.size > 0) await Promise.all([...this.work]);
+  }
+
+  /** The state of a directory once settled; undefined when it could not be made. */
+  stateOf(path: Buffer): DirState | undefined {
+    return this.states.get(pathKey(path));
+  }
+
+  /** The state of the directory holding `path`, once it is made (or has failed). */
+  parentReady(path: Buffer): Promise<DirState | undefined> {
+    return this.slot(pathKey(dirName(path))).promise;
+  }
+
+  private async prepareTarget(dir: PlannedDir): Promise<DirState> {
+    return this.targetCreated ? { fresh: true, created: true } : this.existing(dir);
+  }
+
+  private async prepareDir(dir: PlannedDir, parent: DirState | undefined): Promise<DirState | undefined> {
+    // The parent failed and said so: its children are reported where they are needed.
+    if (!parent) return undefined;
+    if (!parent.fresh) {
+      let st;
+      try {
+        st = await lstat(dir.path);
+      } catch (err) {
+        if (!isSystemError(err, 'ENOENT')) throw err;
+      }
+      if (st?.isDirectory()) return this.existing(dir);
+      // Anything else in the way (a file, a symlink that must not be followed) gives way.
+      if (st && !this.options.dryRun) await unlink(dir.path);
+    }
+    if (!this.options.dryRun) await mkdir(dir.path, 0o700);
+    return { fresh: true, created: true };
+  }
+
+  /** A directory that was there already: empty counts as fresh; with --delete, extras go. */
+  private async existing(dir: PlannedDir): Promise<DirState> {
+    const entries = await readdir(dir.path, { encoding: 'buffer' });
+    if (entries.length === 0) return { fresh: true, created: false };
+    if (this.options.delete && dir.names) await this.deleteExtras(dir, dir.names, entries);
+    return { fresh: false, created: false };
+  }
+
+  private async deleteExtras(dir: PlannedDir, names: readonly Buffer[], entries: Buffer[]): Promise<void> {
+    const keep = new Set(names.map(pathKey));
+    for (const name of entries) {
+      if (keep.has(pathKey(name))) continue;
+      const location = displayLocation(dir.location, name);
+      // Only what the selection would have restored is deleted, as restic does.
+      if (!this.options.selection.select([...dir.comps, nameText(name)], false).selected) continue;
+      try {
+        if (!this.options.dryRun) await rm(joinPath(dir.path, name), { recursive: true, force: true });
+        this.options.onDeleted(location);
+      } catch (err) {
+        this.options.onError(location, `cannot delete: ${messageOf(err)}`);
+      }
+    }
+  }
+}
