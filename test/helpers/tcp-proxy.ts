@@ -16,8 +16,6 @@ export interface ProxyOptions {
 
 export interface TcpProxy {
   readonly port: number;
-  /** Client-to-server bytes forwarded so far. */
-  readonly forwarded: number;
   /** Connections cut so far. */
   readonly cuts: number;
 }

@@ -24,8 +24,8 @@ async function digestFile(path: Buffer): Promise<string> {
 }
 
 /**
- * Every entry below `root` keyed by its relative path (raw bytes as hex, readable when UTF-8 in
- * `display`), the root itself excluded: restores put it under a name of their own.
+ * Every entry below `root` keyed by its relative path (raw bytes, as hex), the root itself
+ * excluded: a restore puts it under a name of its own.
  */
 export async function listTree(root: string): Promise<Map<string, TreeEntry>> {
   const out = new Map<string, TreeEntry>();

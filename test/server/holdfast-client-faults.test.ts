@@ -1,6 +1,5 @@
-// holdfast as a client when the network or the server's quota gets in the way: connections cut
-// mid-upload are retried and the backup completes; a 507 stops it with one clear line, and the
-// repository stays sound for the next run.
+// holdfast as a client when the network or the quota gets in the way: cut uploads are retried and
+// the backup completes; a 507 stops it with one clear line and the next run still works.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
