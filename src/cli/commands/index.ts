@@ -24,6 +24,7 @@ import { registerRebuildIndex, registerRepair } from './repair.js';
 import { registerRewrite } from './rewrite.js';
 import { registerCopy } from './copy.js';
 import { registerRestore } from './restore.js';
+import { registerDump } from './dump.js';
 
 type Register = (program: Command) => void;
 
@@ -31,6 +32,7 @@ const registrations: Register[] = [registerInit, registerBackup, registerKey, re
 registrations.push(registerPrune, registerUnlock, registerRebuildIndex, registerRepair, registerRewrite, registerCopy);
 registrations.push(registerAgent);
 registrations.push(registerRestore);
+registrations.push(registerDump);
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
