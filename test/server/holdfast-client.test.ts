@@ -7,11 +7,11 @@ import { appendFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { testEnv } from '../helpers/cli.js';
+import { compareTrees } from '../helpers/compare-trees.js';
 import { makeFixtureTree } from '../helpers/fixture-tree.js';
 import { ServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTools } from '../helpers/tools.js';
-import { listTree, treeDifferences } from '../helpers/tree-listing.js';
 import { cliCommand, expectOk, run, type RunResult } from './harness.js';
 
 /** holdfast with the test password and cheap key derivation; the test's end kills it. */
@@ -74,7 +74,7 @@ test('holdfast client: server client add, init, backup, snapshots, check --read-
 
   const dst = join(work, 'dst');
   expectOk(await holdfast(['-r', repo, 'restore', 'latest', '--target', dst]), 'restore');
-  assert.deepEqual(treeDifferences(await listTree(join(dst, src)), await listTree(src)), [], 'the restore is identical to the source');
+  assert.deepEqual(await compareTrees(src, join(dst, src)), [], 'the restore is identical to the source');
 
   expectOk(await holdfast(['-r', repo, 'forget', '--keep-last', '1']), 'forget');
   assert.deepEqual(
