@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { HoldfastError } from '../../errors.js';
 import { initRepository } from '../../repository/keys.js';
-import { globalsOf, outputOf, repositoryLocation } from '../global-options.js';
+import { globalsOf, outputOf } from '../global-options.js';
 import { readNewPassword } from '../password.js';
 import { backendFor, repositoryOptions } from '../repository.js';
 import { action } from '../run.js';
@@ -21,7 +21,8 @@ export function registerInit(program: Command): void {
         if (!version) throw new HoldfastError('ERR_INVALID_ARGUMENT', `unknown repository version "${opts.repositoryVersion}"`);
         const backend = await backendFor(g);
         const repo = await initRepository(backend, await readNewPassword(g), { ...repositoryOptions(g), version });
-        const { location } = repositoryLocation(g);
+        // The backend's location hides any secret the -r URL carries.
+        const location = backend.location;
         await repo.close();
         out.info(`created holdfast repository ${repo.config.id.slice(0, 10)} at ${location}`);
         out.info('Please note that knowledge of your password is required to access the repository. Losing your password means that your data is irrecoverably lost.');
