@@ -4,10 +4,12 @@
 import { cpus, totalmem } from 'node:os';
 import { fileBackupBenchmark } from './file-backup.js';
 import { imageBenchmark } from './image.js';
+import { serverBenchmark } from './server.js';
 
 const benchmarks: Record<string, () => Promise<unknown>> = {
   file: fileBackupBenchmark,
   image: imageBenchmark,
+  server: serverBenchmark,
 };
 
 const wanted = process.argv.slice(2);
