@@ -16,9 +16,10 @@ export class BlobSet {
   private flags: Uint8Array;
   private readonly key = Buffer.alloc(ID_BYTES);
 
+  /** `expected`: how many blobs the set will probably hold, so that it need not grow. */
   constructor(expected = 1024) {
     this.capacity = 16;
-    while (this.capacity < expected * 2) this.capacity *= 2;
+    while (this.capacity * 3 < expected * 4) this.capacity *= 2;
     this.ids = Buffer.alloc(this.capacity * ID_BYTES);
     this.types = new Uint8Array(this.capacity);
     this.flags = new Uint8Array(this.capacity);
@@ -30,7 +31,7 @@ export class BlobSet {
 
   /** Adds a blob with a flag; returns false if it was already present (its flag is unchanged). */
   add(type: BlobType, id: string, flag = 0): boolean {
-    if (this.slotOf(type, id) >= 0) return false;
+    if (this.find(typeCode(type), this.hexKey(id), 0) >= 0) return false;
     if ((this.count + 1) * 4 > this.capacity * 3) this.grow();
     this.place(typeCode(type), this.key, 0, flag);
     this.count++;
@@ -38,18 +39,27 @@ export class BlobSet {
   }
 
   has(type: BlobType, id: string): boolean {
-    return this.slotOf(type, id) >= 0;
+    return this.find(typeCode(type), this.hexKey(id), 0) >= 0;
   }
 
   /** The blob's flag, or -1 when the blob is not in the set. */
   flag(type: BlobType, id: string): number {
-    const slot = this.slotOf(type, id);
+    return this.flagAt(type, this.hexKey(id), 0);
+  }
+
+  /** Like flag(), for an id given as the 32 bytes at `at` in `bytes`. */
+  flagAt(type: BlobType, bytes: Buffer, at: number): number {
+    const slot = this.find(typeCode(type), bytes, at);
     return slot < 0 ? -1 : this.flags[slot]!;
   }
 
   /** Sets the flag of a blob in the set; returns false (and adds nothing) when it is not in the set. */
   setFlag(type: BlobType, id: string, flag: number): boolean {
-    const slot = this.slotOf(type, id);
+    return this.setFlagAt(type, this.hexKey(id), 0, flag);
+  }
+
+  setFlagAt(type: BlobType, bytes: Buffer, at: number, flag: number): boolean {
+    const slot = this.find(typeCode(type), bytes, at);
     if (slot < 0) return false;
     this.flags[slot] = flag;
     return true;
@@ -64,16 +74,18 @@ export class BlobSet {
     }
   }
 
-  /** Finds the slot of a blob, leaving its id bytes in `key` for a following insert. */
-  private slotOf(type: BlobType, id: string): number {
-    const key = this.key;
-    if (key.write(id, 0, 'hex') !== ID_BYTES) throw new Error(`invalid blob id "${id}"`);
-    const t = typeCode(type);
+  /** The id's bytes, in `key` (which add() then copies into the table). */
+  private hexKey(id: string): Buffer {
+    if (this.key.write(id, 0, 'hex') !== ID_BYTES) throw new Error(`invalid blob id "${id}"`);
+    return this.key;
+  }
+
+  private find(t: number, src: Buffer, at: number): number {
     const mask = this.capacity - 1;
-    for (let slot = (key.readUInt32LE(0) ^ t) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = (src.readUInt32LE(at) ^ t) & mask; ; slot = (slot + 1) & mask) {
       const st = this.types[slot]!;
       if (st === EMPTY) return -1;
-      if (st === t && this.ids.compare(key, 0, ID_BYTES, slot * ID_BYTES, (slot + 1) * ID_BYTES) === 0) return slot;
+      if (st === t && this.ids.compare(src, at, at + ID_BYTES, slot * ID_BYTES, (slot + 1) * ID_BYTES) === 0) return slot;
     }
   }
 

@@ -5,7 +5,7 @@
 import { HoldfastError } from '../errors.js';
 import { CRYPTO_OVERHEAD } from '../format/crypto.js';
 import { type BlobType, headerEntrySize, TRAILER_SIZE } from '../format/pack.js';
-import type { MasterIndex } from '../repository/master-index.js';
+import type { LocationView, MasterIndex } from '../repository/master-index.js';
 import type { BlobSet } from './blob-set.js';
 import { BlobState } from './repack.js';
 
@@ -60,8 +60,6 @@ interface PackInfo {
   uncompressed: boolean;
 }
 
-const key = (type: BlobType, id: string) => type[0] + id;
-
 function emptyStats(): PruneStats {
   return {
     blobs: { used: 0, duplicate: 0, unused: 0, remove: 0, repack: 0, repackrm: 0 },
@@ -77,22 +75,24 @@ function maxUnusedBytes(max: MaxUnused, used: number): number {
 }
 
 /**
- * Classifies every blob of the index as used, duplicate or unused, then sums them up per pack.
- * `used` holds the blobs the snapshots reach with state `unseen`; afterwards those found in the
- * index are `repack` (a candidate to keep) and any still `unseen` are missing: an error, as a
- * prune must not start on a repository that lost data.
+ * Classifies every blob of the index as used, duplicate or unused, then sums them up per pack
+ * (by pack number). `used` holds the blobs the snapshots reach with state `unseen`; afterwards
+ * those found in the index are `repack` (a candidate to keep) and any still `unseen` are missing:
+ * an error, as a prune must not start on a repository that lost data. The passes go over the
+ * index's arrays without an object per blob.
  */
-function packInfos(index: MasterIndex, used: BlobSet, stats: PruneStats): Map<string, PackInfo> {
+function packInfos(index: MasterIndex, used: BlobSet, stats: PruneStats): (PackInfo | undefined)[] {
   // Pass 1: the first copy of a used blob is used, further copies duplicates.
   const duplicates = new Map<string, number>();
-  for (const b of index.entries()) {
-    const state = used.flag(b.type, b.id);
+  const keyOf = (b: Readonly<LocationView>) => b.type[0] + b.idBytes.toString('hex', b.idAt, b.idAt + 32);
+  index.forEachLocation((b) => {
+    const state = used.flagAt(b.type, b.idBytes, b.idAt);
     if (state === BlobState.unseen) {
-      used.setFlag(b.type, b.id, BlobState.repack);
+      used.setFlagAt(b.type, b.idBytes, b.idAt, BlobState.repack);
       stats.size.used += b.length;
       stats.blobs.used++;
     } else if (state > BlobState.unseen) {
-      const k = key(b.type, b.id);
+      const k = keyOf(b);
       duplicates.set(k, Math.min(255, (duplicates.get(k) ?? 1) + 1));
       stats.size.duplicate += b.length;
       stats.blobs.duplicate++;
@@ -100,7 +100,7 @@ function packInfos(index: MasterIndex, used: BlobSet, stats: PruneStats): Map<st
       stats.size.unused += b.length;
       stats.blobs.unused++;
     }
-  }
+  });
   const missing: string[] = [];
   for (const b of used.entries(BlobState.unseen)) missing.push(`${b.type} blob ${b.id}`);
   if (missing.length > 0) {
@@ -112,34 +112,36 @@ function packInfos(index: MasterIndex, used: BlobSet, stats: PruneStats): Map<st
   }
 
   // Pass 2: per pack sizes (the header counts as used) and types; duplicates wait for pass 3.
-  const infos = new Map<string, PackInfo>();
-  for (const b of index.entries()) {
-    let info = infos.get(b.packId);
+  const infos: (PackInfo | undefined)[] = [];
+  index.forEachLocation((b) => {
+    let info = infos[b.pack];
     if (!info) {
       info = { usedBlobs: 0, unusedBlobs: 0, usedSize: CRYPTO_OVERHEAD + TRAILER_SIZE, unusedSize: 0, type: undefined, uncompressed: false };
-      infos.set(b.packId, info);
+      infos[b.pack] = info;
     }
     info.usedSize += headerEntrySize(b);
     if (info.type === undefined) info.type = b.type;
     else if (info.type !== b.type) info.type = 'mixed';
     if (b.uncompressedLength === undefined) info.uncompressed = true;
-    if (duplicates.has(key(b.type, b.id))) continue;
-    if (used.has(b.type, b.id)) {
+    const state = used.flagAt(b.type, b.idBytes, b.idAt);
+    if (state >= 0 && duplicates.size > 0 && duplicates.has(keyOf(b))) return;
+    if (state >= 0) {
       info.usedSize += b.length;
       info.usedBlobs++;
     } else {
       info.unusedSize += b.length;
       info.unusedBlobs++;
     }
-  }
+  });
 
   // Pass 3: one copy of each duplicate is used, preferably in a pack that has used blobs anyway.
   if (duplicates.size > 0) {
-    for (const b of index.entries()) {
-      const k = key(b.type, b.id);
+    index.forEachLocation((b) => {
+      if (used.flagAt(b.type, b.idBytes, b.idAt) < 0) return;
+      const k = keyOf(b);
       const count = duplicates.get(k);
-      if (count === undefined) continue;
-      const info = infos.get(b.packId)!;
+      if (count === undefined) return;
+      const info = infos[b.pack]!;
       if (count !== 0 && (info.usedBlobs > 0 || count === 1)) {
         info.usedSize += b.length;
         info.usedBlobs++;
@@ -149,7 +151,7 @@ function packInfos(index: MasterIndex, used: BlobSet, stats: PruneStats): Map<st
         info.unusedBlobs++;
         if (count !== 0) duplicates.set(k, count - 1);
       }
-    }
+    });
   }
   return infos;
 }
@@ -170,13 +172,14 @@ export function planPrune(index: MasterIndex, used: BlobSet, packFiles: Readonly
   const targetSize = options.repackSmall ? Math.floor(options.packSize / 5) * 4 : Math.floor(options.packSize / 25);
 
   for (const [id, size] of packFiles) {
-    const p = infos.get(id);
-    if (!p) {
+    const n = index.packNumberOf(id);
+    const p = n === undefined ? undefined : infos[n];
+    if (n === undefined || !p) {
       removeUnreferenced.set(id, size);
       stats.size.unref += size;
       continue;
     }
-    infos.delete(id);
+    infos[n] = undefined;
     if (p.usedSize + p.unusedSize !== size && p.usedBlobs !== 0) {
       throw new HoldfastError(
         'ERR_CORRUPT',
@@ -206,7 +209,10 @@ export function planPrune(index: MasterIndex, used: BlobSet, packFiles: Readonly
   // What is left was indexed but is not in data/: harmless when nothing in it is needed.
   const forgetMissing = new Set<string>();
   const neededMissing: string[] = [];
-  for (const [id, p] of infos) {
+  for (let n = 0; n < infos.length; n++) {
+    const p = infos[n];
+    if (!p) continue;
+    const id = index.packIdAt(n);
     if (p.usedBlobs === 0) {
       forgetMissing.add(id);
       stats.blobs.remove += p.unusedBlobs;
@@ -264,8 +270,10 @@ export function planPrune(index: MasterIndex, used: BlobSet, packFiles: Readonly
  * `repack` afterwards must be copied out of the packs being repacked.
  */
 export function markKeptBlobs(index: MasterIndex, used: BlobSet, plan: PrunePlan): void {
-  for (const b of index.entries()) {
-    if (plan.repack.has(b.packId) || plan.remove.has(b.packId) || plan.forgetMissing.has(b.packId)) continue;
-    if (used.flag(b.type, b.id) === BlobState.repack) used.setFlag(b.type, b.id, BlobState.kept);
-  }
+  const going = new Set<number>();
+  for (const id of [...plan.repack, ...plan.remove, ...plan.forgetMissing]) going.add(index.packNumberOf(id)!);
+  index.forEachLocation((b) => {
+    if (going.has(b.pack)) return;
+    if (used.flagAt(b.type, b.idBytes, b.idAt) === BlobState.repack) used.setFlagAt(b.type, b.idBytes, b.idAt, BlobState.kept);
+  });
 }

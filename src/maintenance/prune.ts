@@ -4,11 +4,14 @@
 
 import { forEachLimited } from '../concurrency.js';
 import { HoldfastError, invalidArgument, messageOf } from '../errors.js';
+import { shortId } from '../format/id.js';
+import type { PackedBlob } from '../format/pack.js';
 import { loadSnapshot } from '../repository/snapshots.js';
+import { garbageBudget } from '../repository/collect-garbage.js';
 import { DEFAULT_PACK_SIZE, type Repository } from '../repository/repository.js';
 import { BlobSet } from './blob-set.js';
 import { crashPoint } from './crash-point.js';
-import { rewriteIndex } from './index-rewrite.js';
+import { writeIndexFiles } from './index-rewrite.js';
 import { markKeptBlobs, type MaxUnused, planPrune, type PruneStats } from './prune-plan.js';
 import { repack } from './repack.js';
 import { findUsedBlobs } from './used-blobs.js';
@@ -95,15 +98,20 @@ async function removeAll(repo: Repository, type: 'data' | 'index', ids: readonly
 }
 
 /**
- * Prunes the repository; the caller holds an exclusive lock. Loads the index unless it is loaded.
+ * Prunes the repository; the caller holds an exclusive lock.
  * Throws, before changing anything, when blobs in use are missing or packs are damaged.
  */
 export async function prune(repo: Repository, options: PruneOptions = {}, onEvent: (e: PruneEvent) => void = () => undefined): Promise<PruneResult> {
   checkOptions(repo, options);
-  if (repo.index.packCount === 0) {
-    onEvent({ type: 'phase', phase: 'load-index', total: 0 });
-    await repo.loadIndex();
-  }
+  // Garbage goes every 64 MiB of trees or blobs handled, between phases and after each index file
+  // written: V8 would keep it until memory runs short, and the peak is what a prune costs the machine.
+  const collect = garbageBudget(64 * 1024 * 1024);
+  const phaseDone = () => collect(Infinity);
+  // Loaded here, under the caller's lock, even if loaded before: the new index must describe
+  // every pack that every index file there is describes (packs already known are skipped).
+  onEvent({ type: 'phase', phase: 'load-index', total: 0 });
+  const loadedIndex = new Set(await repo.loadIndex());
+  phaseDone();
 
   // The snapshots, then every blob they reach.
   const snapshotIds: string[] = [];
@@ -119,7 +127,8 @@ export async function prune(repo: Repository, options: PruneOptions = {}, onEven
   });
   onEvent({ type: 'phase', phase: 'used-blobs', total: roots.length });
   const used = new BlobSet(repo.index.size);
-  await findUsedBlobs(repo, roots, used, (done) => onEvent({ type: 'progress', phase: 'used-blobs', done, total: roots.length }));
+  await findUsedBlobs(repo, roots, used, (done) => onEvent({ type: 'progress', phase: 'used-blobs', done, total: roots.length }), collect);
+  phaseDone();
 
   // The plan.
   const packFiles = new Map<string, number>();
@@ -160,17 +169,25 @@ export async function prune(repo: Repository, options: PruneOptions = {}, onEven
   // 2. Needed blobs out of the packs to repack, into new packs that get their own index files.
   if (plan.repack.size > 0) {
     markKeptBlobs(repo.index, used, plan);
+    let repacked = 0;
     onEvent({ type: 'phase', phase: 'repack', total: plan.repack.size });
+    // What restic compresses when it repacks: uncompressed trees, and data on request.
+    const compress = (b: PackedBlob) => repo.version >= 2 && b.uncompressedLength === undefined && (b.type === 'tree' || options.repackUncompressed === true);
     const done = await repack(repo, repo, result.repacked, used, {
       storeDuplicates: true,
+      keepSealed: (b) => !compress(b),
       packSizes: packFiles,
       onPack: (n, bytes) => {
         onEvent({ type: 'progress', phase: 'repack', done: n, total: plan.repack.size, bytes });
+        collect(bytes - repacked);
+        repacked = bytes;
         if (n === 1) crashPoint('during-repack');
       },
     });
     result.repackedBlobs = done.blobs;
     result.repackedBytes = done.bytes;
+    for (const id of done.indexFiles) loadedIndex.add(id);
+    phaseDone();
     crashPoint('after-repack');
   }
 
@@ -180,11 +197,18 @@ export async function prune(repo: Repository, options: PruneOptions = {}, onEven
     const oldIndex: string[] = [];
     for await (const f of repo.list('index')) oldIndex.push(f.name);
     oldIndex.sort();
-    onEvent({ type: 'phase', phase: 'write-index', total: oldIndex.length });
-    const { written } = await rewriteIndex(repo, {
-      from: oldIndex,
-      drop,
-      onFile: (done) => onEvent({ type: 'progress', phase: 'write-index', done, total: oldIndex.length }),
+    const unknown = oldIndex.filter((id) => !loadedIndex.has(id));
+    if (unknown.length > 0) {
+      // Someone wrote index files without the lock: the packs they describe are unknown here.
+      throw new HoldfastError('ERR_LOCKED', `index files appeared during the prune (${unknown.map(shortId).join(', ')}): another process writes without a lock; nothing was deleted, run prune again`);
+    }
+    const total = repo.index.packCount - drop.size;
+    onEvent({ type: 'phase', phase: 'write-index', total });
+    const { written } = await writeIndexFiles(repo, {
+      packs: repo.index.packsOneByOne((id) => drop.has(id)),
+      supersedes: oldIndex,
+      onPack: (done) => onEvent({ type: 'progress', phase: 'write-index', done, total }),
+      onFile: phaseDone,
     });
     result.indexFilesWritten = written.length;
     crashPoint('after-new-index');

@@ -1,6 +1,7 @@
 // Copying the blobs still wanted out of some packs into new ones: each pack's header says what it
-// holds, wanted blobs are read in a few ranges, verified (MAC and plaintext hash) and saved again.
-// Prune repacks within one repository; copy uses the same path between two.
+// holds, wanted blobs are read in a few ranges, verified (MAC and plaintext hash) and saved again,
+// as they were sealed when the key is the same. Prune repacks within one repository; copy uses
+// the same path between two.
 
 import { forEachLimited } from '../concurrency.js';
 import { HoldfastError, messageOf } from '../errors.js';
@@ -21,7 +22,7 @@ export const BlobState = {
 } as const;
 
 /** Bytes read from a pack in one request: enough for few round trips, little memory. */
-const MAX_RUN = 8 * 1024 * 1024;
+const MAX_RUN = 4 * 1024 * 1024;
 /** Unwanted bytes between wanted blobs that are read rather than skipped with a new request. */
 const MAX_GAP = 1024 * 1024;
 /** Packs worked on at the same time. */
@@ -32,6 +33,12 @@ export interface RepackOptions {
   readonly storeDuplicates: boolean;
   /** Sizes of the packs when known (saves a stat per pack). */
   readonly packSizes?: ReadonlyMap<string, number>;
+  /**
+   * Which verified blobs to store as they were sealed, without compressing and encrypting them
+   * again: only where source and destination share the key (prune), and not for blobs that are
+   * to be compressed now. The rest go through saveBlob.
+   */
+  readonly keepSealed?: (blob: PackedBlob) => boolean;
   /** Called after each pack, with the number of packs done so far. */
   readonly onPack?: (done: number, bytes: number) => void;
 }
@@ -100,14 +107,25 @@ export async function repack(src: Repository, dst: Repository, packs: readonly s
         for (const b of run) wanted.setFlag(b.type, b.id, BlobState.repack);
         continue;
       }
-      const opened = run.map((b) =>
-        src.openBlob(data.subarray(b.offset - first.offset, b.offset - first.offset + b.length), b.uncompressedLength, b.id).catch(() => undefined),
-      );
-      for (let i = 0; i < run.length; i++) {
-        const b = run[i]!;
-        const plain = await opened[i]!;
-        if (plain === undefined) wanted.setFlag(b.type, b.id, BlobState.repack);
-        else saves.push((await save(b.type, plain, b.id)).saved);
+      for (const b of run) {
+        const sealed = data.subarray(b.offset - first.offset, b.offset - first.offset + b.length);
+        let plain: Buffer;
+        try {
+          // Verified here: decrypting and hashing are cheap next to compressing, and this keeps
+          // one plaintext at a time instead of a run's worth.
+          plain = src.openBlobHere(sealed, b.uncompressedLength, b.id);
+        } catch {
+          wanted.setFlag(b.type, b.id, BlobState.repack);
+          continue;
+        }
+        if (options.keepSealed?.(b)) {
+          await dst.ready();
+          dst.saveSealedBlob(b.type, b.id, sealed, b.uncompressedLength, options.storeDuplicates);
+          blobs++;
+          bytes += plain.length;
+        } else {
+          saves.push((await save(b.type, plain, b.id)).saved);
+        }
       }
     }
     await Promise.all(saves);

@@ -5,9 +5,11 @@
 import { mapLimited } from '../concurrency.js';
 import { messageOf } from '../errors.js';
 import { decodeIndexFile, type IndexPack } from '../format/index-file.js';
-import { packSizeOf } from '../format/pack.js';
+import { CRYPTO_OVERHEAD } from '../format/crypto.js';
+import { headerEntrySize, TRAILER_SIZE } from '../format/pack.js';
+import { MasterIndex } from '../repository/master-index.js';
 import type { Repository } from '../repository/repository.js';
-import { rewriteIndex } from './index-rewrite.js';
+import { writeIndexFiles } from './index-rewrite.js';
 
 export interface RepairIndexOptions {
   /** Read every pack's header, reusing nothing from the old index files. */
@@ -43,35 +45,35 @@ export async function repairIndex(repo: Repository, options: RepairIndexOptions 
   for await (const f of repo.list('index')) oldIndex.push(f.name);
   oldIndex.sort();
 
-  // What the old index files say each pack's size is (an unreadable file counts as saying nothing).
-  const indexedSize = new Map<string, number>();
+  // What the readable old index files say (a file that cannot be read says nothing).
+  const carried = new MasterIndex();
   if (!options.readAllPacks) {
     onEvent({ type: 'phase', phase: 'load-index', total: oldIndex.length });
     let done = 0;
     await mapLimited(oldIndex, 4, async (id) => {
       try {
-        for (const p of decodeIndexFile(await repo.loadUnpacked('index', id)).packs) {
-          if (!indexedSize.has(p.id)) indexedSize.set(p.id, packSizeOf(p.blobs));
-        }
+        for (const p of decodeIndexFile(await repo.loadUnpacked('index', id)).packs) carried.addPack(p.id, p.blobs);
       } catch (err) {
         onEvent({ type: 'warning', message: `removing invalid index ${id}: ${messageOf(err)}` });
       }
       onEvent({ type: 'progress', phase: 'load-index', done: ++done, total: oldIndex.length });
     });
   }
+  const indexedSize = new Map<string, number>();
+  carried.forEachLocation((b) => {
+    const id = carried.packIdAt(b.pack);
+    indexedSize.set(id, (indexedSize.get(id) ?? CRYPTO_OVERHEAD + TRAILER_SIZE) + b.length + headerEntrySize(b));
+  });
 
   onEvent({ type: 'phase', phase: 'list-packs', total: 0 });
   const toRead: [id: string, size: number][] = [];
   const drop = new Set<string>();
   for await (const f of repo.list('data')) {
     const size = indexedSize.get(f.name);
-    if (size === f.size) {
-      indexedSize.delete(f.name);
-      continue;
-    }
+    indexedSize.delete(f.name);
+    if (size === f.size) continue;
     if (size === undefined) onEvent({ type: 'warning', message: `adding pack file to index ${f.name}` });
     else onEvent({ type: 'warning', message: `reindexing pack file ${f.name} with unexpected size ${f.size} instead of ${size}` });
-    indexedSize.delete(f.name);
     drop.add(f.name);
     toRead.push([f.name, f.size]);
   }
@@ -101,19 +103,24 @@ export async function repairIndex(repo: Repository, options: RepairIndexOptions 
     }
     onEvent({ type: 'phase', phase: 'write-index', total: 0 });
   }
+  async function* packs(): AsyncGenerator<IndexPack> {
+    yield* carried.packsOneByOne((id) => drop.has(id));
+    yield* headers();
+  }
 
-  const { written, packs } = await rewriteIndex(repo, {
-    from: options.readAllPacks ? [] : oldIndex,
-    supersedes: oldIndex,
-    drop,
-    add: headers(),
-    skipUnreadable: true,
-  });
+  const written = await writeIndexFiles(repo, { packs: packs(), supersedes: oldIndex });
   onEvent({ type: 'phase', phase: 'delete-index', total: oldIndex.length });
   let removed = 0;
   await mapLimited(oldIndex, 8, async (id) => {
     await repo.backend.remove({ type: 'index', name: id });
     onEvent({ type: 'progress', phase: 'delete-index', done: ++removed, total: oldIndex.length });
   });
-  return { packsRead: toRead.length, packsForgotten, packsSkipped: packsSkipped.sort(), packsIndexed: packs, indexFilesWritten: written.length, indexFilesRemoved: oldIndex.length };
+  return {
+    packsRead: toRead.length,
+    packsForgotten,
+    packsSkipped: packsSkipped.sort(),
+    packsIndexed: written.packs,
+    indexFilesWritten: written.written.length,
+    indexFilesRemoved: oldIndex.length,
+  };
 }

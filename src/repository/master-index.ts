@@ -7,6 +7,19 @@ export interface BlobLocation extends PackedBlob {
   readonly packId: string;
 }
 
+/** One location as forEachLocation shows it: a single object, refilled for every location. */
+export interface LocationView {
+  /** The pack's number; packIdAt() gives its id. */
+  pack: number;
+  type: BlobType;
+  /** The blob id is the 32 bytes at `idAt` in `idBytes`. */
+  idBytes: Buffer;
+  idAt: number;
+  offset: number;
+  length: number;
+  uncompressedLength: number | undefined;
+}
+
 const ID_BYTES = 32;
 const EMPTY = 0xffffffff;
 
@@ -70,6 +83,72 @@ export class MasterIndex {
     }
     for (const list of byPack.values()) list.sort((a, b) => a.offset - b.offset);
     return byPack;
+  }
+
+  /**
+   * Every pack (but those `skip` names) with its blobs sorted by offset, one pack at a time: only
+   * the pack being looked at exists as objects. The index must not change during the iteration.
+   */
+  *packsOneByOne(skip: (packId: string) => boolean = () => false): IterableIterator<{ id: string; blobs: BlobLocation[] }> {
+    // Each pack's slots as a linked list: 4 bytes a slot instead of an object a blob.
+    const head = new Int32Array(this.packIds.length).fill(-1);
+    const next = new Int32Array(this.capacity);
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const p = this.pack[slot]!;
+      if (p === EMPTY) continue;
+      next[slot] = head[p]!;
+      head[p] = slot;
+    }
+    const extra = new Map<number, BlobLocation[]>();
+    for (const list of this.duplicates.values()) {
+      for (const loc of list) {
+        const p = this.packNumber.get(loc.packId)!;
+        const same = extra.get(p);
+        if (same) same.push(loc);
+        else extra.set(p, [loc]);
+      }
+    }
+    for (let p = 0; p < this.packIds.length; p++) {
+      const id = this.packIds[p]!;
+      if (skip(id)) continue;
+      const blobs = extra.get(p) ?? [];
+      for (let slot = head[p]!; slot >= 0; slot = next[slot]!) blobs.push(this.at(slot, this.ids.toString('hex', slot * ID_BYTES, (slot + 1) * ID_BYTES)));
+      yield { id, blobs: blobs.sort((a, b) => a.offset - b.offset) };
+    }
+  }
+
+  /** Visits every location, duplicates included, without an object per blob; `view` is reused. */
+  forEachLocation(visit: (view: Readonly<LocationView>) => void): void {
+    const view: LocationView = { pack: 0, type: 'data', idBytes: this.ids, idAt: 0, offset: 0, length: 0, uncompressedLength: undefined };
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const p = this.pack[slot]!;
+      if (p === EMPTY) continue;
+      const u = this.uncompressed[slot]!;
+      view.pack = p;
+      view.type = this.types[slot] === 1 ? 'tree' : 'data';
+      view.idBytes = this.ids;
+      view.idAt = slot * ID_BYTES;
+      view.offset = this.offset[slot]!;
+      view.length = this.length[slot]!;
+      view.uncompressedLength = u === 0 ? undefined : u;
+      visit(view);
+    }
+    for (const list of this.duplicates.values()) {
+      for (const loc of list) {
+        Object.assign(view, { pack: this.packNumber.get(loc.packId)!, type: loc.type, idBytes: Buffer.from(loc.id, 'hex'), idAt: 0, offset: loc.offset, length: loc.length, uncompressedLength: loc.uncompressedLength });
+        visit(view);
+      }
+    }
+  }
+
+  /** The id of pack number `pack` (see LocationView). */
+  packIdAt(pack: number): string {
+    return this.packIds[pack]!;
+  }
+
+  /** The number forEachLocation gives a pack, or undefined for a pack the index does not know. */
+  packNumberOf(packId: string): number | undefined {
+    return this.packNumber.get(packId);
   }
 
   has(type: BlobType, id: string): boolean {

@@ -256,7 +256,8 @@ export class Repository {
   async ready(): Promise<void> {
     while (this.uploads.size >= this.uploadConcurrency) await Promise.race(this.uploads);
     await this.packFiles.ready();
-    await this.crypto().ready();
+    // Workers are started by the first blob that needs them, not by waiting.
+    await this.pool?.ready();
   }
 
   /**
@@ -288,6 +289,15 @@ export class Repository {
 
   private isSaved(type: BlobType, id: string, storeDuplicate: boolean): boolean {
     return storeDuplicate ? this.inFlight.has(type + id) : this.hasBlob(type, id);
+  }
+
+  /**
+   * Stores a blob that is already sealed with this repository's key, as it is (prune moves verified
+   * blobs to new packs without compressing and encrypting them again). `sealed` is copied.
+   */
+  saveSealedBlob(type: BlobType, id: string, sealed: Uint8Array, uncompressedLength: number | undefined, storeDuplicate = false): SaveResult {
+    if (this.uploadError) throw this.uploadError;
+    return this.addSealed(type, { id, sealed: Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength), uncompressedLength }, storeDuplicate);
   }
 
   /** Runs as each sealed blob comes back, while its bytes are valid: dedup, then into the pack. */

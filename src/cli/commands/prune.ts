@@ -148,7 +148,7 @@ export async function runPrune(repo: Repository, options: PruneOptions, out: Out
           progress.start('packs repacked', e.total);
         } else if (e.phase === 'write-index') {
           out.info('rebuilding index');
-          progress.start('index files processed', e.total);
+          progress.start('packs processed', e.total);
         } else if (e.phase === 'delete-index') {
           out.info('deleting obsolete index files');
           progress.start('files deleted', e.total);
