@@ -29,6 +29,15 @@ export class BlobSet {
     return this.count;
   }
 
+  /** Empties the set and gives its memory back. */
+  clear(): void {
+    this.capacity = 16;
+    this.count = 0;
+    this.ids = Buffer.alloc(this.capacity * ID_BYTES);
+    this.types = new Uint8Array(this.capacity);
+    this.flags = new Uint8Array(this.capacity);
+  }
+
   /** Adds a blob with a flag; returns false if it was already present (its flag is unchanged). */
   add(type: BlobType, id: string, flag = 0): boolean {
     if (this.find(typeCode(type), this.hexKey(id), 0) >= 0) return false;

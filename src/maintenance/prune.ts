@@ -187,9 +187,12 @@ export async function prune(repo: Repository, options: PruneOptions = {}, onEven
     result.repackedBlobs = done.blobs;
     result.repackedBytes = done.bytes;
     for (const id of done.indexFiles) loadedIndex.add(id);
-    phaseDone();
     crashPoint('after-repack');
   }
+
+  // What is used is known and kept: the memory is better spent on writing the index.
+  used.clear();
+  phaseDone();
 
   // 3. A new index without the packs that go, superseding every index file there is, then 4. the old files.
   const drop = new Set([...plan.repack, ...plan.remove, ...plan.forgetMissing]);
