@@ -1,6 +1,5 @@
-// Prune benchmark: 20 snapshots of the Linux source tree with 10% of the files changed between
-// snapshots, half of the snapshots forgotten, then restic 0.14 and holdfast prune copies of the same
-// repository, each timed (wall, CPU, peak RSS). Runs alone: node dist/bench/prune.js
+// Prune benchmark: 20 Linux-tree snapshots (10% of the files changed each time), half forgotten,
+// then restic 0.14 and holdfast prune copies of one repository, timed. Alone: node dist/bench/prune.js
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

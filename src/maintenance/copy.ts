@@ -1,7 +1,5 @@
-// copy: snapshots from one repository to another (another key, another chunker polynomial). Trees
-// travel as the raw bytes they were stored as, never re-encoded; data blobs the destination lacks
-// are read pack by pack and verified. A snapshot already copied (restic's `original` matching) is
-// skipped; each copied one is saved only after its blobs are stored and indexed.
+// copy: snapshots from one repository to another (other key, other polynomial); trees travel as the
+// bytes they were stored as, data is verified, and snapshots already copied are skipped as restic skips them.
 
 import type { Snapshot } from '../format/snapshot.js';
 import { selectSnapshots } from '../repository/snapshot-selection.js';

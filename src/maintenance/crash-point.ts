@@ -1,6 +1,5 @@
-// Test hook, and nothing else: HOLDFAST_TEST_CRASH_AT=<point> makes the process kill itself with
-// SIGKILL (no cleanup, no lock release) when a prune reaches that point, so tests can check the
-// repository in every intermediate state. Unset, as it always is outside tests, it does nothing.
+// Test hook only: HOLDFAST_TEST_CRASH_AT=<point> makes prune SIGKILL itself (no cleanup, no lock
+// release) at that point, so tests see every intermediate state. Unset, as outside tests, it does nothing.
 
 export type CrashPoint =
   | 'after-unreferenced-deleted'

@@ -1,7 +1,5 @@
-// Replacing the index files: new files describing the packs that stay, the last one listing the
-// old files in `supersedes`. Packs come one at a time (from the in-memory index, or as their
-// headers are read), so memory is one batch whatever the repository's size. Deleting the old
-// files is the caller's next step, only after this has resolved: until then both describe the packs.
+// Writing the index files that replace all others: packs come one at a time and the last file lists
+// the old ones in `supersedes`; the caller deletes the old files only after this has resolved.
 
 import { encodeIndexFile, type IndexPack } from '../format/index-file.js';
 import { INDEX_FILE_MAX_BLOBS, type Repository } from '../repository/repository.js';

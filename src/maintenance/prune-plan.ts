@@ -1,6 +1,5 @@
-// What a prune will do, decided as restic 0.14 decides it: which packs are unreferenced, unused
-// (delete), partly used, duplicated, mixed or too small (repack, within --max-unused and
-// --max-repack-size), and the statistics it prints. Pure: it reads the index and the used set.
+// What a prune will do, decided as restic 0.14 decides it (delete, repack within --max-unused and
+// --max-repack-size, keep), with restic's statistics. Pure: it reads the index and the used set.
 
 import { HoldfastError } from '../errors.js';
 import { CRYPTO_OVERHEAD } from '../format/crypto.js';

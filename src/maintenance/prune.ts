@@ -1,6 +1,5 @@
-// prune: removes data no snapshot uses. Finds the used blobs, plans as restic 0.14 does, then
-// changes the repository in an order where a kill at any point leaves it consistent: unreferenced
-// packs, repack into new (indexed) packs, a new index superseding the old, old index files, packs.
+// prune: removes data no snapshot uses, planned as restic 0.14 plans it and changed in an order
+// where a kill at any point leaves a consistent repository: packs are deleted only after the index.
 
 import { forEachLimited } from '../concurrency.js';
 import { HoldfastError, invalidArgument, messageOf } from '../errors.js';

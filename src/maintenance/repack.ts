@@ -1,7 +1,5 @@
-// Copying the blobs still wanted out of some packs into new ones: each pack's header says what it
-// holds, wanted blobs are read in a few ranges, verified (MAC and plaintext hash) and saved again,
-// as they were sealed when the key is the same. Prune repacks within one repository; copy uses
-// the same path between two.
+// Moving the wanted blobs of some packs into new ones: read in few ranges, each verified, stored as
+// sealed when the key is the same (prune) or saved anew (copy); what a pack fails to give, from elsewhere.
 
 import { forEachLimited } from '../concurrency.js';
 import { HoldfastError, messageOf } from '../errors.js';

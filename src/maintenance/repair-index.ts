@@ -1,6 +1,5 @@
-// repair index (restic 0.14: rebuild-index): a fresh index from the packs themselves. Entries of
-// readable index files are reused for packs whose size matches; every other pack's header is
-// read. The new index files supersede all old ones, which are deleted only after it is written.
+// repair index (restic 0.14: rebuild-index): a fresh index from the packs, reusing entries whose pack
+// size matches and reading other headers; the old index files go only after the new ones are written.
 
 import { mapLimited } from '../concurrency.js';
 import { messageOf } from '../errors.js';

@@ -1,6 +1,5 @@
-// repair snapshots, as restic (master) repairs them: files lose the data blobs the index lacks
-// (and get the size of what is left), unreadable directories become empty ones, nodes that cannot
-// be read are dropped; a snapshot whose root tree cannot be read is removed.
+// repair snapshots as restic (master) does: files lose missing data blobs, unreadable directories
+// become empty, unreadable nodes go; a snapshot whose root tree cannot be read is removed.
 
 import { CRYPTO_OVERHEAD } from '../format/crypto.js';
 import { selectSnapshots } from '../repository/snapshot-selection.js';

@@ -1,6 +1,5 @@
-// rewrite: new snapshots without the files that match excludes (restic's rewrite --exclude). Only
-// the trees on the way to an excluded file change; the new snapshot records the old one in
-// `original`, and the old one is tagged away or, with forget, removed.
+// rewrite: new snapshots without the files that match excludes (restic's rewrite --exclude), the old
+// one recorded in `original` and tagged away, or with forget removed.
 
 import { HoldfastError } from '../errors.js';
 import type { Node } from '../format/node.js';

@@ -1,6 +1,5 @@
-// The last step of rewrite and repair snapshots (restic's filterAndReplaceSnapshot): save a new
-// snapshot for a rewritten tree, recording the old one in `original` and tagging it unless the
-// old one is forgotten; a snapshot whose root is gone is removed.
+// The last step of rewrite and repair snapshots (restic's filterAndReplaceSnapshot): a new snapshot
+// for the rewritten tree, naming the old one in `original`; a snapshot whose root is gone is removed.
 
 import type { Snapshot } from '../format/snapshot.js';
 import { type SnapshotEntry, saveSnapshot } from '../repository/snapshots.js';

@@ -1,6 +1,5 @@
-// The blobs a tree blob refers to: its files' data blobs and its directories' subtrees. Prune and
-// copy read every tree there is, so the bytes are scanned directly: nothing but the ids becomes a
-// string. A tree with escapes where the scan needs none (in keys or types) is read by JsonReader.
+// The blobs a tree refers to (file contents, subtrees), scanned straight from its bytes so that only
+// ids become strings; a tree with escapes where the scan compares bytes goes through JsonReader.
 
 import { corrupt } from '../errors.js';
 import { JsonReader } from '../format/json-reader.js';

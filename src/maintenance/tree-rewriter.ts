@@ -1,7 +1,5 @@
-// Rewriting a snapshot's trees (rewrite --exclude, repair snapshots), bottom up like restic's
-// TreeRewriter. Nodes are kept as the raw JSON they were read as: a dropped node disappears, an
-// edited one has only the edited fields replaced, so fields this version does not know survive
-// and an unchanged tree keeps its id.
+// Rewriting a snapshot's trees bottom up (rewrite, repair snapshots) from their raw JSON: a dropped
+// node disappears, an edited one changes only those fields, an untouched tree keeps its id.
 
 import { goJsonString } from '../format/go-json.js';
 import { hashId } from '../format/id.js';

@@ -1,6 +1,5 @@
-// Finding every blob the snapshots still use: a walk over all trees they reach, each tree loaded
-// once, recording tree and data blob ids in a compact BlobSet. The walk goes level by level and
-// reads each level's trees pack by pack, in few ranged reads, whatever order they were written in.
+// Every blob the snapshots use, into a compact BlobSet: trees are walked level by level, and each
+// level's trees are read pack by pack in few ranged reads, whatever order they were written in.
 
 import { forEachLimited } from '../concurrency.js';
 import { HoldfastError, messageOf } from '../errors.js';

@@ -1,6 +1,5 @@
-// copy between repositories with other keys and other chunker polynomials: restic checks and
-// restores the destination, trees arrive byte for byte (unknown fields too), and a second copy
-// (by holdfast or by restic) copies nothing.
+// copy between repositories with other keys and polynomials: restic checks and restores the copies,
+// trees arrive byte for byte (unknown fields too), and a second copy, by holdfast or restic, copies nothing.
 
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';

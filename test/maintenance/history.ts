@@ -1,6 +1,5 @@
-// Repositories with a history for prune, copy and repair tests: a generated tree backed up several
-// times by restic and holdfast in turn, with files changed, added and deleted between runs, and
-// the content of every snapshot recorded so that a restore can be compared with it.
+// Repositories with a history for the maintenance tests: a changing tree backed up by restic and
+// holdfast in turn, the content of each snapshot recorded to compare restores with.
 
 import assert from 'node:assert/strict';
 import { createCipheriv, createHash } from 'node:crypto';

@@ -1,6 +1,5 @@
-// Locks between restic 0.14 and holdfast: a backup of either holds a shared lock that keeps the
-// other's prune out (holdfast exits 11 with a clear line) but lets backups in; unlock removes
-// stale locks only, --remove-all every lock.
+// Locks between restic 0.14 and holdfast: a backup's shared lock keeps the other tool's prune out
+// (holdfast exits 11 with a clear line) but not its backups; unlock removes stale locks, --remove-all all.
 
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';

@@ -1,6 +1,5 @@
-// A prune killed at any point leaves a repository restic check finds clean (after the dead
-// process's lock is cleared), and the next prune finishes the job: every point of the sequence is
-// reached through the HOLDFAST_TEST_CRASH_AT hook, and a few kills come at random times.
+// A prune killed at every point of its sequence (HOLDFAST_TEST_CRASH_AT) and at random moments leaves
+// a repository restic check finds clean once the lock is cleared, and the next prune finishes the job.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -1,6 +1,5 @@
-// prune on repositories with a random history (backups by restic and holdfast, files changed,
-// added and deleted, random forgets): holdfast plans exactly what restic 0.14 plans, and after the
-// prune restic check --read-data is clean and every kept snapshot restores what was backed up.
+// prune on random histories (restic and holdfast backups, random forgets): holdfast plans what restic
+// 0.14 plans, restic check --read-data is clean afterwards and every kept snapshot restores.
 
 import assert from 'node:assert/strict';
 import { cp, rm } from 'node:fs/promises';

@@ -1,6 +1,5 @@
-// rewrite --exclude: new snapshots without the excluded files that restic checks and restores,
-// the old one recorded in `original` (and removed with --forget); nodes the rewrite does not
-// touch keep every byte, fields this version does not know included.
+// rewrite --exclude: new snapshots without the excluded files, checked and restored by restic, the
+// old ones in `original` (removed with --forget); untouched nodes keep every byte, unknown fields too.
 
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
