@@ -39,6 +39,9 @@ export interface ContentOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+/** Why the files still waiting for blobs fail when the restore is stopped. */
+export const INTERRUPTED = 'interrupted';
+
 /** Gaps up to this size between needed blobs are read through rather than split into two reads. */
 const MAX_GAP = 1024 * 1024;
 /** Range reads stop growing here: a unit of work for one thread, and of memory. */
@@ -157,7 +160,7 @@ export class ContentRestorer {
       await this.budget.acquire(range.length);
       if (this.options.signal?.aborted) {
         this.budget.release(range.length);
-        for (const b of range.blobs) for (const t of b.targets) this.writer.fail(t.job, 'interrupted');
+        for (const b of range.blobs) for (const t of b.targets) this.writer.fail(t.job, INTERRUPTED);
         continue;
       }
       let data: Buffer | undefined;

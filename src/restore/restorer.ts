@@ -11,7 +11,7 @@ import type { NodeType } from '../format/file-mode.js';
 import { pathBytes } from '../fs/paths.js';
 import { findSnapshot, type SnapshotEntry } from '../repository/snapshots.js';
 import type { Repository } from '../repository/repository.js';
-import { ContentRestorer } from './content-restorer.js';
+import { ContentRestorer, INTERRUPTED } from './content-restorer.js';
 import { examineExisting, type ExistingState } from './existing-files.js';
 import { fileBlobs, type FileBlob } from './file-blobs.js';
 import { FileJob, FileWriter, type OpenMode } from './file-writer.js';
@@ -131,6 +131,8 @@ class RestoreRun implements PlanVisitor {
   private readonly written: VerifyItem[] = [];
   /** Primaries whose content failed: their hard links are not made. */
   private readonly failed = new Set<PlannedEntry>();
+  /** Files left unfinished because the restore was stopped. */
+  interrupted = 0;
   /** What each file job does, reported when it completes. */
   private readonly actions = new Map<FileJob, RestoreAction>();
 
@@ -171,7 +173,9 @@ class RestoreRun implements PlanVisitor {
     this.writer = new FileWriter(this.ctx, (job, outcome) => {
       if (outcome.contentError !== undefined) {
         this.failed.add(job.entry);
-        this.error(job.entry.location, outcome.contentError);
+        // A stop leaves many files unfinished: they are counted, not each reported.
+        if (outcome.contentError === INTERRUPTED) this.interrupted++;
+        else this.error(job.entry.location, outcome.contentError);
         return;
       }
       if (outcome.metadataError !== undefined) this.error(job.entry.location, `cannot restore metadata: ${outcome.metadataError}`);
@@ -443,12 +447,12 @@ export async function restoreSnapshot(
       // Work already started for what the walk found must end before anything else happens.
       await run.finish();
     }
+    if (options.signal?.aborted) {
+      throw new HoldfastError('ERR_INTERRUPTED', `restore interrupted: ${run.interrupted} files were not restored (none was left incomplete)`);
+    }
     result = { snapshotId: entry.id, target: targetPath, dryRun: options.dryRun === true, counts: run.counts, errors: run.errors, durationMs: Date.now() - started };
   } finally {
     await Promise.all([helper.close(), workers.close()]);
-  }
-  if (options.signal?.aborted) {
-    throw new HoldfastError('ERR_INTERRUPTED', 'restore interrupted: files that were not complete have been removed');
   }
   return result;
 }
