@@ -117,7 +117,7 @@ function statsJson(s: PruneStats, r: PruneResult): Record<string, unknown> {
     snapshots: r.snapshots,
     blobs: s.blobs,
     size: s.size,
-    packs: s.packs,
+    packs: { used: s.packs.used, unused: s.packs.unused, partly_used: s.packs.partlyUsed, unreferenced: s.packs.unref, keep: s.packs.keep, repack: s.packs.repack, remove: s.packs.remove },
     space_freed: s.size.remove + s.size.repackrm + s.size.unref,
     unused_size_after: s.size.duplicate + s.size.unused - s.size.remove - s.size.repackrm,
     repacked_blobs: r.repackedBlobs,
@@ -129,7 +129,6 @@ function statsJson(s: PruneStats, r: PruneResult): Record<string, unknown> {
 /** Runs prune on an open, exclusively locked repository, printing as restic does. */
 export async function runPrune(repo: Repository, options: PruneOptions, out: Output): Promise<PruneResult> {
   const progress = new PhaseProgress(out);
-  let removeTotal = 0;
   const onEvent = (e: PruneEvent) => {
     switch (e.type) {
       case 'phase':
@@ -140,9 +139,9 @@ export async function runPrune(repo: Repository, options: PruneOptions, out: Out
           out.info(`finding data that is still in use for ${e.total} snapshots`);
           progress.start('snapshots', e.total);
         } else if (e.phase === 'plan') out.info('searching used packs...\ncollecting packs for deletion and repacking');
-        else if (e.phase === 'delete-unreferenced') {
-          if (e.total > 0) out.info('deleting unreferenced packs');
-          removeTotal = e.total;
+        else if (e.phase === 'delete-unreferenced' && e.total > 0) {
+          out.info('deleting unreferenced packs');
+          progress.start('files deleted', e.total);
         } else if (e.phase === 'repack') {
           out.info('repacking packs');
           progress.start('packs repacked', e.total);
@@ -158,7 +157,7 @@ export async function runPrune(repo: Repository, options: PruneOptions, out: Out
         }
         break;
       case 'progress':
-        if (e.phase !== 'delete-unreferenced' || removeTotal > 0) progress.update(e.done, e.total, e.bytes);
+        progress.update(e.done, e.total, e.bytes);
         break;
       case 'plan':
         printStats(out, e.stats);
