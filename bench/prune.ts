@@ -110,6 +110,9 @@ export async function pruneBenchmark(): Promise<PruneBenchResult> {
       `| size after MiB | ${mib(sizes.restic)} | ${mib(sizes.holdfast)} | ${ratio(sizes.holdfast, sizes.restic)} | |`,
     ].join('\n'),
   );
+  // restic's cache of this repository, named by its id, goes with it.
+  const { id } = JSON.parse(run('restic', ['-r', resticRepo, 'cat', 'config'])) as { id: string };
+  await rm(join(env.XDG_CACHE_HOME, 'restic', id), { recursive: true, force: true });
   await rm(work, { recursive: true, force: true });
   return { restic, holdfast, sizes };
 }
