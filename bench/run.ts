@@ -4,12 +4,14 @@
 import { cpus, totalmem } from 'node:os';
 import { fileBackupBenchmark } from './file-backup.js';
 import { imageBenchmark } from './image.js';
+import { pruneBenchmark } from './prune.js';
 import { serverBenchmark } from './server.js';
 
 const benchmarks: Record<string, () => Promise<unknown>> = {
   file: fileBackupBenchmark,
   image: imageBenchmark,
   server: serverBenchmark,
+  prune: pruneBenchmark,
 };
 
 const wanted = process.argv.slice(2);
