@@ -15,18 +15,14 @@ function libuvTimespec(time: number): [sec: number, nsec: number] {
   return [sec, nsec];
 }
 
-/** The neighbouring doubles of x, a few ulps either way (the closest one may round the wrong way). */
-function* around(x: number): Iterable<number> {
-  yield x;
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, x);
-  const bits = view.getBigUint64(0);
-  for (let d = 1n; d <= 4n; d++) {
-    for (const b of [bits + d, bits - d]) {
-      view.setBigUint64(0, BigInt.asUintN(64, b));
-      yield view.getFloat64(0);
-    }
-  }
+const bits = new DataView(new ArrayBuffer(8));
+const STEPS = [0n, 1n, -1n, 2n, -2n, 3n, -3n, 4n, -4n];
+
+/** The double `steps` representable values away from x. */
+function step(x: number, steps: bigint): number {
+  bits.setFloat64(0, x);
+  bits.setBigUint64(0, BigInt.asUintN(64, bits.getBigUint64(0) + steps));
+  return bits.getFloat64(0);
 }
 
 /**
@@ -40,7 +36,10 @@ export function exactSeconds(ns: bigint): number | undefined {
   const wantNsec = Number(ns % NS_PER_S);
   if (wantNsec % 1000 !== 0 || wantSec > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
   const sec = Number(wantSec);
-  for (const candidate of around(sec + wantNsec / 1e9)) {
+  const nearest = sec + wantNsec / 1e9;
+  // The nearest double usually works; rounding can make a neighbour a few ulps away the one.
+  for (const d of STEPS) {
+    const candidate = d === 0n ? nearest : step(nearest, d);
     const [s, n] = libuvTimespec(candidate);
     if (s === sec && n === wantNsec) return candidate;
   }

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { forEachLimited, Semaphore } from '../concurrency.js';
 import { HoldfastError, isSystemError, messageOf } from '../errors.js';
 import type { NodeType } from '../format/file-mode.js';
-import { pathBytes } from '../fs/paths.js';
+import { dirName, pathBytes } from '../fs/paths.js';
 import { findSnapshot, type SnapshotEntry } from '../repository/snapshots.js';
 import type { Repository } from '../repository/repository.js';
 import { ContentRestorer, INTERRUPTED } from './content-restorer.js';
@@ -98,6 +98,8 @@ class ItemEvent {
     return this.entry.location;
   }
 }
+
+const ABSENT: ExistingState = { kind: 'absent' };
 
 function hardLinkKey(node: PlannedEntry['node']): string | undefined {
   // Nodes without an inode (other tools, other systems) cannot be told apart: never linked.
@@ -235,7 +237,7 @@ class RestoreRun implements PlanVisitor {
         }
         if (key !== undefined) this.linkPrimaries.set(key, entry);
         this.counts.totalBytes += Number(entry.node.size);
-        return this.track(this.restoreFile(entry));
+        return this.restoreFile(entry);
       }
       case 'symlink':
       case 'fifo':
@@ -281,7 +283,7 @@ class RestoreRun implements PlanVisitor {
 
   /** What is at an entry's path now: nothing when its directory is new. Undefined after an error. */
   private async existing(entry: PlannedEntry, parent: DirState, blobs?: readonly FileBlob[]): Promise<ExistingState | undefined> {
-    if (parent.fresh) return { kind: 'absent' };
+    if (parent.fresh) return ABSENT;
     try {
       const state = await this.checks.run(() => examineExisting(entry.path, entry.node, blobs, this.overwrite));
       if (state.kind === 'replace' && !this.dryRun) {
@@ -324,14 +326,40 @@ class RestoreRun implements PlanVisitor {
     }
   }
 
-  /** Decides what to do with one file and schedules the blobs it needs. */
-  private async restoreFile(entry: PlannedEntry): Promise<void> {
-    const size = Number(entry.node.size);
+  /**
+   * Starts on one file. In a directory this restore made, nothing needs checking and the file is
+   * scheduled at once, without a promise; elsewhere the directory and the target are looked at first.
+   */
+  private restoreFile(entry: PlannedEntry): void {
+    const parent = this.dirs.stateOf(dirName(entry.path));
+    if (parent?.fresh) return this.scheduleFile(entry, parent, ABSENT);
+    this.track(this.examineFile(entry));
+  }
+
+  private async examineFile(entry: PlannedEntry): Promise<void> {
     const parent = await this.parent(entry);
-    const blobs = parent && fileBlobs(this.repo, entry.node);
-    if (blobs && !Array.isArray(blobs)) this.error(entry.location, `cannot restore content: data blob ${blobs.missing} is not in the index`);
-    const state = parent && Array.isArray(blobs) ? await this.existing(entry, parent, blobs) : undefined;
-    if (!parent || !Array.isArray(blobs) || !state) {
+    const blobs = parent && this.blobsOf(entry);
+    const state = parent && blobs ? await this.existing(entry, parent, blobs) : undefined;
+    if (!parent || !blobs || !state) {
+      this.failed.add(entry);
+      return;
+    }
+    this.scheduleFile(entry, parent, state, blobs);
+  }
+
+  /** The blobs of a file; undefined (and reported) when the index lacks one. */
+  private blobsOf(entry: PlannedEntry): FileBlob[] | undefined {
+    const blobs = fileBlobs(this.repo, entry.node);
+    if (Array.isArray(blobs)) return blobs;
+    this.error(entry.location, `cannot restore content: data blob ${blobs.missing} is not in the index`);
+    return undefined;
+  }
+
+  /** Acts on what is at the file's path: skips it, sets metadata only, or schedules the blobs it needs. */
+  private scheduleFile(entry: PlannedEntry, parent: DirState, state: ExistingState, known?: FileBlob[]): void {
+    const size = Number(entry.node.size);
+    const blobs = known ?? this.blobsOf(entry);
+    if (!blobs) {
       this.failed.add(entry);
       return;
     }
