@@ -20,7 +20,8 @@ export type RestoreEvent =
   | { readonly type: 'bytes'; readonly bytes: number }
   | { readonly type: 'error'; readonly location: string; readonly message: string }
   | { readonly type: 'warning'; readonly message: string }
-  | { readonly type: 'phase'; readonly phase: 'plan' | 'content' | 'metadata' | 'verify' };
+  /** The walk is over and what it started finishes (content), then directory metadata, then --verify. */
+  | { readonly type: 'phase'; readonly phase: 'content' | 'metadata' | 'verify' };
 
 export type RestoreEventHandler = (event: RestoreEvent) => void;
 
