@@ -26,7 +26,8 @@ export class PlannedEntry implements Located {
     readonly node: Node,
     /** Names from the restored tree's root, as text for patterns (empty when nothing filters). */
     readonly comps: readonly string[],
-    private readonly parent: Located,
+    /** The directory it goes into. */
+    readonly parent: PlannedDir,
   ) {}
 
   /** Its path inside the restored tree, names quoted as restic quotes them (for messages). */
@@ -46,7 +47,8 @@ export class PlannedDir implements Located {
     readonly node: Node | undefined,
     readonly comps: readonly string[],
     readonly depth: number,
-    private readonly parent: Located | undefined,
+    /** undefined for the target. */
+    readonly parent: PlannedDir | undefined,
   ) {}
 
   get location(): string {
@@ -109,21 +111,33 @@ class Planner {
     dir.names = nodes.map((n) => n.name);
     if (selected) this.visitor.dir(dir);
     this.trees.prefetch(nodes.flatMap((n) => (n.type === 'dir' && n.subtree !== null ? [n.subtree] : [])));
-    const restored = await Promise.all(nodes.map((node) => this.walkNode(dir, tree, node)));
-    const any = restored.includes(true);
+    let any = false;
+    const below: Promise<boolean>[] = [];
+    for (const node of nodes) {
+      // Only directories wait for anything; the other nodes are handed on at once.
+      const restored = this.walkNode(dir, tree, node);
+      if (restored === true) any = true;
+      else if (restored !== false) below.push(restored);
+    }
+    if (below.length > 0 && (await Promise.all(below)).includes(true)) any = true;
     if (!selected && any) this.visitor.dir(dir);
     return selected || any;
   }
 
-  private async walkNode(parent: PlannedDir, tree: string, node: Node): Promise<boolean> {
+  private walkNode(parent: PlannedDir, tree: string, node: Node): boolean | Promise<boolean> {
     if (invalidName(node.name)) {
       this.visitor.problem(displayLocation(parent.location, node.name), `invalid node name ${JSON.stringify(node.name.toString('utf8'))}`);
       return false;
     }
     const isDir = node.type === 'dir';
+    let selected = true;
+    let descend = isDir;
+    let comps = parent.comps;
     // Names as text cost time on large trees and only patterns need them.
-    const comps = this.selection.filtered ? [...parent.comps, nameText(node.name)] : parent.comps;
-    const { selected, descend } = this.selection.select(comps, isDir);
+    if (this.selection.filtered) {
+      comps = [...parent.comps, nameText(node.name)];
+      ({ selected, descend } = this.selection.select(comps, isDir));
+    }
     const path = joinPath(parent.path, node.name);
     if (!isDir) {
       if (selected) this.visitor.entry(new PlannedEntry(path, node, comps, parent));

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { forEachLimited, Semaphore } from '../concurrency.js';
 import { HoldfastError, isSystemError, messageOf } from '../errors.js';
 import type { NodeType } from '../format/file-mode.js';
-import { dirName, pathBytes } from '../fs/paths.js';
+import { pathBytes } from '../fs/paths.js';
 import { findSnapshot, type SnapshotEntry } from '../repository/snapshots.js';
 import type { Repository } from '../repository/repository.js';
 import { ContentRestorer, INTERRUPTED } from './content-restorer.js';
@@ -276,7 +276,7 @@ class RestoreRun implements PlanVisitor {
 
   /** The state of an entry's directory once made; undefined (and reported) when it could not be. */
   private async parent(entry: PlannedEntry): Promise<DirState | undefined> {
-    const parent = await this.dirs.parentReady(entry.path);
+    const parent = await this.dirs.ready(entry.parent);
     if (!parent) this.error(entry.location, 'not restored: its directory could not be created');
     return parent;
   }
@@ -331,7 +331,7 @@ class RestoreRun implements PlanVisitor {
    * scheduled at once, without a promise; elsewhere the directory and the target are looked at first.
    */
   private restoreFile(entry: PlannedEntry): void {
-    const parent = this.dirs.stateOf(dirName(entry.path));
+    const parent = this.dirs.stateOf(entry.parent);
     if (parent?.fresh) return this.scheduleFile(entry, parent, ABSENT);
     this.track(this.examineFile(entry));
   }
@@ -426,7 +426,7 @@ class RestoreRun implements PlanVisitor {
     for (const dir of this.dirList) (levels[dir.depth] ??= []).push(dir);
     for (let depth = levels.length - 1; depth > 0; depth--) {
       await forEachLimited(levels[depth] ?? [], ENTRY_CONCURRENCY, async (dir) => {
-        const state = this.dirs.stateOf(dir.path);
+        const state = this.dirs.stateOf(dir);
         if (!state) return;
         this.counts.dirs++;
         if (this.dryRun) return;

@@ -6,7 +6,7 @@
 import { lstat, mkdir, readdir, rm, unlink } from 'node:fs/promises';
 import { isSystemError, messageOf } from '../errors.js';
 import { nameText } from '../fs/name-text.js';
-import { dirName, joinPath } from '../fs/paths.js';
+import { joinPath } from '../fs/paths.js';
 import { displayLocation, type PlannedDir } from './plan.js';
 import type { RestoreSelection } from './selection.js';
 
@@ -37,8 +37,8 @@ interface Slot {
 
 export class TargetDirs {
   /** One slot per directory, made by whichever comes first: the directory or one of its children. */
-  private readonly slots = new Map<string, Slot>();
-  private readonly states = new Map<string, DirState>();
+  private readonly slots = new Map<PlannedDir, Slot>();
+  private readonly states = new Map<PlannedDir, DirState>();
   private readonly work = new Set<Promise<void>>();
 
   constructor(
@@ -47,30 +47,29 @@ export class TargetDirs {
     private readonly targetCreated: boolean,
   ) {}
 
-  private slot(key: string): Slot {
-    let slot = this.slots.get(key);
+  private slot(dir: PlannedDir): Slot {
+    let slot = this.slots.get(dir);
     if (!slot) {
       let resolve!: (state: DirState | undefined) => void;
       const promise = new Promise<DirState | undefined>((r) => (resolve = r));
       slot = { promise, resolve };
-      this.slots.set(key, slot);
+      this.slots.set(dir, slot);
     }
     return slot;
   }
 
-  /** Starts making a directory once its parent is there (the target, depth 0, first). */
+  /** Starts making a directory once its parent is there (the target first). */
   add(dir: PlannedDir): void {
-    const key = pathKey(dir.path);
-    const parent = dir.depth === 0 ? Promise.resolve(undefined) : this.slot(pathKey(dirName(dir.path))).promise;
+    const parent = dir.parent ? this.slot(dir.parent).promise : Promise.resolve(undefined);
     const job = parent
-      .then((parentState) => (dir.depth === 0 ? this.prepareTarget(dir) : this.prepareDir(dir, parentState)))
+      .then((parentState) => (dir.parent ? this.prepareDir(dir, parentState) : this.prepareTarget(dir)))
       .catch((err: unknown) => {
         this.options.onError(dir.location, `cannot create directory: ${messageOf(err)}`);
         return undefined;
       })
       .then((state) => {
-        if (state) this.states.set(key, state);
-        this.slot(key).resolve(state);
+        if (state) this.states.set(dir, state);
+        this.slot(dir).resolve(state);
       });
     this.work.add(job);
     void job.finally(() => this.work.delete(job));
@@ -81,14 +80,14 @@ export class TargetDirs {
     while (this.work.size > 0) await Promise.all([...this.work]);
   }
 
-  /** The state of a directory once settled; undefined when it could not be made. */
-  stateOf(path: Buffer): DirState | undefined {
-    return this.states.get(pathKey(path));
+  /** The state of a directory once made; undefined before, or when it could not be made. */
+  stateOf(dir: PlannedDir): DirState | undefined {
+    return this.states.get(dir);
   }
 
-  /** The state of the directory holding `path`, once it is made (or has failed). */
-  parentReady(path: Buffer): Promise<DirState | undefined> {
-    return this.slot(pathKey(dirName(path))).promise;
+  /** The state of a directory once it is made (or has failed). */
+  ready(dir: PlannedDir): Promise<DirState | undefined> {
+    return this.slot(dir).promise;
   }
 
   private async prepareTarget(dir: PlannedDir): Promise<DirState> {
