@@ -73,7 +73,7 @@ function ownArrayBuffer(data: Buffer): ArrayBuffer {
 }
 
 /** A pack is read once this many bytes of it are wanted, while the walk still finds more. */
-const DISPATCH_BYTES = 8 * 1024 * 1024;
+const DISPATCH_BYTES = 2 * 1024 * 1024;
 
 export class ContentRestorer {
   /** Blobs wanted from each pack and not read yet, packs in the order files first needed them. */

@@ -154,7 +154,9 @@ export class FileWriter {
   completed(job: FileJob, timesSet: boolean, metadataError: string | undefined): void {
     job.pending = 0;
     job.touched = true;
-    this.track(this.afterClose(job, !timesSet, metadataError));
+    // Most files need nothing more: no promise for them.
+    if (timesSet && job.entry.node.extendedAttributes.length === 0) this.onFinished(job, { metadataError });
+    else this.track(this.afterClose(job, !timesSet, metadataError));
   }
 
   /** Resolves when every completion started so far has ended. */
