@@ -1,7 +1,5 @@
-// File contents restored pack by pack, as restic's restorer does: every blob the files need is
-// grouped by pack, each pack is read once in a few large range reads, and each range goes to a
-// writer thread that verifies its blobs and writes each to every place that uses it. A blob that
-// fails there is tried again from any other copy the index knows before its files fail.
+// Contents restored pack by pack as restic does: wanted blobs grouped by pack, read in a few range
+// reads, verified and written by writer threads to every place that uses them; failures retried.
 
 import { messageOf } from '../errors.js';
 import type { Repository } from '../repository/repository.js';

@@ -1,6 +1,5 @@
-// dump: a file of a snapshot written to a stream as it is, or a directory as a tar or zip archive
-// (restic 0.14's dump: entries named by their path in the snapshot, the directory itself left out).
-// Every blob is verified before its bytes are written; hard links become tar link entries.
+// dump: a snapshot's file to a stream, or a directory as a tar or zip of its contents named by their
+// path in the snapshot (as restic 0.14), every blob verified; hard links become tar link entries.
 
 import type { Writable } from 'node:stream';
 import { HoldfastError } from '../errors.js';

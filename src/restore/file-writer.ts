@@ -1,7 +1,5 @@
-// The restore's files as the main thread sees them: blobs arrive in pack order, not file order, and
-// a file is complete when its last expected blob is in. Files whose blobs span several pack ranges
-// are opened here (a bounded set of descriptors) and completed here with their size and metadata;
-// a file whose content could not be restored is removed, never left looking complete.
+// The restore's files on the main thread: created once, completed when the last blob is in, a bounded
+// set kept open while blobs are due; a file whose content failed is removed, never left to look whole.
 
 import { close, constants, ftruncate, open, write } from 'node:fs';
 import { chmod, unlink } from 'node:fs/promises';

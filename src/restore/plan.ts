@@ -1,6 +1,5 @@
-// The walk that plans a restore: every directory and node below the restored tree that the
-// selection keeps is handed on as soon as its tree is loaded (trees load concurrently), so that
-// directories are made and contents restored while the rest of the walk goes on.
+// The walk that plans a restore: each directory and node the selection keeps is handed on as soon as
+// its tree is loaded, so directories are made and contents restored while the walk goes on.
 
 import { corrupt, messageOf } from '../errors.js';
 import { goQuote } from '../format/go-quote.js';

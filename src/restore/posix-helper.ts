@@ -1,7 +1,5 @@
-// The few system calls Node has no binding for — mkfifo, mknod, utimensat with nanoseconds, and
-// setxattr on byte paths — run by one long-lived python3 process fed a pipelined request stream.
-// Without python3, fifos and devices are made by coreutils under a temporary name, and times are
-// set through Node to the microsecond.
+// System calls Node lacks (mkfifo, mknod, utimensat in ns, setxattr on byte paths), run by one python3
+// process fed requests through a pipe; without python3, coreutils for nodes and Node's microseconds.
 
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { rename } from 'node:fs/promises';
@@ -122,11 +120,6 @@ export class PosixHelper {
       return ok ? p : undefined;
     })();
     return this.python;
-  }
-
-  /** Whether times can be set to the nanosecond (else Node's microseconds are all there is). */
-  async exactTimes(): Promise<boolean> {
-    return (await this.process()) !== undefined;
   }
 
   /** utimensat without following a symlink; false when only Node's approximation is available. */

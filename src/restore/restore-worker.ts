@@ -1,6 +1,5 @@
-// Runs in a writer thread of a restore: checks each blob of a pack range (MAC, decryption,
-// decompression, SHA-256 against its id) and writes it straight into its files with synchronous
-// calls, so plaintext never travels back to the main thread. Small files are done here entirely.
+// A restore's writer thread: verifies each blob of a pack range (MAC, decryption, decompression,
+// SHA-256) and writes it into its files with synchronous calls, small files start to finish.
 
 import { chmodSync, closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';

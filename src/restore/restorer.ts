@@ -1,7 +1,5 @@
-// restore: a snapshot (or a directory inside it) written to a target directory. While the walk
-// finds them, directories are made, special nodes created and file contents restored pack by pack
-// (every blob verified); then hard links, then directory metadata deepest first. Errors name the
-// file and never stop the other files.
+// restore: while the walk finds them, directories are made, special nodes created and contents
+// restored pack by pack (every blob verified); then hard links, then directory metadata deepest first.
 
 import { access, constants, mkdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';

@@ -1,6 +1,5 @@
-// Which nodes a restore writes, by restic's --include/--exclude rules: patterns match the path
-// inside the restored tree (from its root); an include also takes what lies below a match, and
-// the directories leading to a match are created for it.
+// Which nodes a restore writes, by restic's --include/--exclude rules against the path inside the
+// restored tree: an include takes what lies below a match and walks the directories leading to it.
 
 import { invalidArgument } from '../errors.js';
 import { goToLower } from '../fs/go-lower.js';

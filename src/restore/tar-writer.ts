@@ -1,6 +1,5 @@
-// A streaming tar writer: ustar headers, preceded by a PAX extended header whenever ustar cannot
-// hold a value exactly (long or non-ASCII names, sizes from 8 GiB, large ids, nanosecond times,
-// extended attributes), as GNU tar and bsdtar read them.
+// A streaming tar writer: ustar headers with a PAX header before any entry ustar cannot hold exactly
+// (long or non-ASCII names, 8 GiB sizes, large ids, nanosecond times, xattrs), as GNU tar reads them.
 
 import type { Writable } from 'node:stream';
 import { writeAll } from './stream-write.js';

@@ -1,7 +1,5 @@
-// The directories of a restore, made while the snapshot is still being walked (mode 0700 until
-// their metadata is set at the end), each once its parent exists; and what each one held already:
-// in a directory this restore made, or one that was empty, nothing needs checking. --delete
-// clears what the snapshot does not have.
+// The restore's directories, made while the walk goes on (0700 until their metadata comes last),
+// and what each held already: in one made or found empty nothing needs checking; --delete prunes.
 
 import { lstat, mkdir, readdir, rm, unlink } from 'node:fs/promises';
 import { isSystemError, messageOf } from '../errors.js';

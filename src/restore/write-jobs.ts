@@ -1,7 +1,5 @@
-// The messages between a restore and its writer threads: a range read from a pack with the blobs
-// in it and the files they go to; back, what happened to each file. Numbers travel in typed
-// arrays and texts joined, because tens of thousands of small objects per second would cost the
-// main thread more in cloning and garbage collection than the writing itself.
+// Messages between a restore and its writer threads: a pack range with its blobs and their files,
+// and back what became of each file; numbers in typed arrays, texts joined, to keep cloning cheap.
 
 /** A file completed inside the writer thread: created or opened, written and given its metadata. */
 export interface OwnedFile {

@@ -1,6 +1,5 @@
-// A streaming zip writer in the form restic's dump produces with Go's archive/zip: entries stored
-// uncompressed, sizes and CRC in a data descriptor after the content, Unix modes in the external
-// attributes, Zip64 records where sizes, offsets or counts need them.
+// A streaming zip writer shaped like restic's dump (Go's archive/zip): stored entries, data
+// descriptors, Unix modes in the external attributes, Zip64 records when sizes or counts need them.
 
 import { isUtf8 } from 'node:buffer';
 import type { Writable } from 'node:stream';

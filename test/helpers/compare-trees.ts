@@ -1,6 +1,5 @@
-// Compares two directory trees as a backup and restore must preserve them: names as raw bytes,
-// types, modes, sizes, content hashes, nanosecond mtimes, symlink targets, hard-link groups,
-// xattrs and owners. Returns readable differences; a test asserts the list is empty.
+// Compares two directory trees as backup and restore must keep them (raw names, types, modes, sizes,
+// content hashes, ns mtimes, link targets, hard links, xattrs, owners): readable differences.
 
 import { isUtf8 } from 'node:buffer';
 import { execFile } from 'node:child_process';

@@ -1,6 +1,5 @@
-// A hard directory tree for backup and restore tests: awkward names (controls, quotes, newlines,
-// non-UTF-8 bytes), empty and >8 MiB files, a sparse file, symlinks, hard links, fifos, deep
-// nesting, xattrs, special mode bits and nanosecond times. Deterministic for a given seed.
+// A hard, deterministic directory tree for backup and restore tests: awkward and raw-byte names,
+// large/empty/sparse files, links, fifos, devices, deep nesting, xattrs, special modes, ns times.
 
 import { execFile } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';

@@ -1,6 +1,5 @@
-// A snapshot written by hand with what no honest backup holds: names that would escape the target
-// (`..`, `a/b`), a socket, a node type from another system, a file whose blob is not in the index.
-// The restore must refuse or skip each, name them, and still restore the rest.
+// A hand-made snapshot with names that escape the target, a socket, a foreign type and a missing
+// blob: each is refused or skipped and reported, and the rest is restored.
 
 import assert from 'node:assert/strict';
 import { lstat, readdir, readFile } from 'node:fs/promises';

@@ -1,6 +1,5 @@
-// holdfast backs up the hard fixture tree and restores it: the restored tree must match to the
-// nanosecond and the byte (hard links, sparse files, xattrs, owners included); subpaths, dry runs,
-// unwritable targets and damaged packs behave as a restic user expects.
+// holdfast backs up the hard fixture tree and restores it to the byte and the nanosecond; subpaths,
+// patterns, dry runs, unwritable targets and damaged packs behave as a restic user expects.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
