@@ -24,7 +24,7 @@ export interface TargetDirOptions {
 }
 
 /** Map key of a path: its bytes as a string. */
-export function pathKey(path: Buffer): string {
+function pathKey(path: Buffer): string {
   return path.toString('latin1');
 }
 
