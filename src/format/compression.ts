@@ -10,6 +10,8 @@ export interface Zstd {
   decompress(data: Uint8Array): Buffer;
   /** Compresses into `target`; returns the bytes written, or -1 when they do not fit. */
   compressInto(target: Uint8Array, data: Uint8Array, level: number): number;
+  /** Decompresses a frame into `target` (big enough for it); returns the bytes written. */
+  decompressInto(target: Uint8Array, data: Uint8Array): number;
 }
 
 /** The most bytes zstd can produce for `n` input bytes (ZSTD_COMPRESSBOUND). */
@@ -28,6 +30,7 @@ function loadNative(): Zstd {
   const binding = require('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js');
   const contexts = new Map<number, InstanceType<typeof binding.CCtx>>();
   const decompressor = new zstd.Decompressor();
+  const dctx = new binding.DCtx();
   const contextFor = (level: number) => {
     let c = contexts.get(level);
     if (!c) {
@@ -50,6 +53,7 @@ function loadNative(): Zstd {
       return contextFor(level).compress2(target, data);
     },
     decompress: (data) => decompressor.decompress(data),
+    decompressInto: (target, data) => dctx.decompress(target, data),
   };
 }
 
@@ -66,6 +70,11 @@ async function loadWasm(): Promise<Zstd> {
       return out.length;
     },
     decompress: (data) => Buffer.from(wasm.decompress(data)),
+    decompressInto(target, data) {
+      const out = wasm.decompress(data);
+      target.set(out);
+      return out.length;
+    },
   };
 }
 

@@ -4,7 +4,6 @@
 import { HoldfastError } from '../errors.js';
 import { decodeIndexFile } from '../format/index-file.js';
 import { decodeSnapshot } from '../format/snapshot.js';
-import { hashId } from '../format/id.js';
 import { packSizeOf, type PackedBlob } from '../format/pack.js';
 import type { BlobLocation } from '../repository/master-index.js';
 import { forEachLimited } from '../concurrency.js';
@@ -122,7 +121,8 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
   if (options.readData) {
     const selected = selectPacks([...packs.keys()].filter((id) => sizes.has(id)), sizes, options.readData === true ? undefined : options.readData);
     report({ type: 'phase', phase: 'read-data', total: selected.length });
-    await forEachLimited(selected, 2, async (packId) => {
+    // One pack per worker, and one more being read.
+    await forEachLimited(selected, 3, async (packId) => {
       const n = await readPack(repo, packId, packs.get(packId)!, error);
       bytesRead += n;
       packsRead++;
@@ -183,25 +183,15 @@ async function readPack(repo: Repository, packId: string, indexed: BlobLocation[
     error(`pack ${packId}: ${describe(err)}`);
     return 0;
   }
-  if (hashId(bytes) !== packId) {
-    error(`pack ${packId}: Pack ID does not match, the pack file is damaged`);
-    return bytes.length;
-  }
+  const size = bytes.length;
   let expected = 0;
   for (const b of indexed) {
     if (b.offset !== expected) error(`pack ${packId}: blobs are not contiguous at offset ${expected}`);
     expected = b.offset + b.length;
   }
-  await Promise.all(
-    indexed.map(async (b) => {
-      try {
-        await repo.openBlob(bytes.subarray(b.offset, b.offset + b.length), b.uncompressedLength, b.id);
-      } catch (err) {
-        error(`pack ${packId}: ${b.type} blob ${b.id}: ${describe(err)}`);
-      }
-    }),
-  );
-  return bytes.length;
+  // The pack moves to a worker, which checks its hash and every blob in it.
+  for (const problem of await repo.verifyPack(bytes, packId, indexed)) error(`pack ${packId}: ${problem}`);
+  return size;
 }
 
 export function checkFailed(result: CheckResult): HoldfastError | undefined {

@@ -33,7 +33,14 @@ export interface HashJob extends JobBytes {
   readonly kind: 'hash';
 }
 
-export type CryptoJob = SealJob | OpenJob | HashJob;
+/** A whole pack: its SHA-256 must equal its id and every listed blob must verify. */
+export interface VerifyPackJob extends JobBytes {
+  readonly kind: 'verify-pack';
+  readonly packId: string;
+  readonly blobs: readonly { readonly id: string; readonly offset: number; readonly length: number; readonly uncompressedLength?: number | undefined }[];
+}
+
+export type CryptoJob = SealJob | OpenJob | HashJob | VerifyPackJob;
 
 export interface CryptoBatch {
   readonly seq: number;
@@ -48,6 +55,7 @@ export type CryptoResult =
   | { readonly kind: 'seal'; readonly id: string; readonly offset: number; readonly length: number; readonly uncompressedLength?: number | undefined }
   | { readonly kind: 'open'; readonly offset: number; readonly length: number }
   | { readonly kind: 'hash'; readonly id: string }
+  | { readonly kind: 'pack-verified'; readonly problems: readonly string[] }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };
 
 export interface CryptoResults {

@@ -6,13 +6,14 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { HoldfastError, type ErrorCode } from '../errors.js';
 import type { CryptoKey } from '../format/crypto.js';
-import type { CryptoBatch, CryptoJob, CryptoResult, CryptoResults, KeyMaterial } from './crypto-jobs.js';
+import type { CryptoBatch, CryptoJob, CryptoResult, CryptoResults, KeyMaterial, VerifyPackJob } from './crypto-jobs.js';
 import { startWorker } from './start-worker.js';
 
 type JobSpec =
   | { kind: 'seal'; level: number; id?: string | undefined }
   | { kind: 'open'; uncompressedLength?: number | undefined; expectedId?: string | undefined }
-  | { kind: 'hash' };
+  | { kind: 'hash' }
+  | { kind: 'verify-pack'; packId: string; blobs: VerifyPackJob['blobs'] };
 
 /** A job's result; `bytes` is a view into a batch buffer that is reused as soon as `deliver` returns. */
 type Deliver = (result: CryptoResult, bytes: Buffer | undefined) => void;
@@ -42,8 +43,11 @@ const BATCH_JOBS = 128;
 const MAX_INFLIGHT_PER_WORKER = 8 * 1024 * 1024;
 /** Spent batch buffers kept for reuse, in bytes: enough that steady state allocates nothing. */
 const FREE_BYTES = 16 * 1024 * 1024;
-/** Every batch buffer has room for a full batch's results (compression bound, crypto overhead). */
-const BUFFER_BYTES = BATCH_BYTES + BATCH_BYTES / 16;
+/** A batch starts in a buffer this small and grows as jobs join it, up to a full batch. */
+const FIRST_BUFFER_BYTES = 64 * 1024;
+
+/** Room for `bytes` of input, or for their results (compression bound, crypto overhead). */
+const roomFor = (bytes: number) => bytes + bytes / 16 + 4096;
 
 export class CryptoPool {
   private readonly slots: WorkerSlot[] = [];
@@ -93,6 +97,28 @@ export class CryptoPool {
     });
   }
 
+  /**
+   * Verifies a whole pack on a worker: its hash against its id, and every listed blob. Returns the
+   * problems found. A pack buffer that owns its memory moves to the worker without a copy.
+   */
+  verifyPack(pack: Buffer, packId: string, blobs: VerifyPackJob['blobs']): Promise<string[]> {
+    const spec: JobSpec = { kind: 'verify-pack', packId, blobs };
+    const take = (r: CryptoResult): string[] => {
+      if (r.kind !== 'pack-verified') throw new Error('unexpected worker result');
+      return [...r.problems];
+    };
+    const owned = pack.byteOffset === 0 && pack.byteLength === pack.buffer.byteLength && pack.buffer instanceof ArrayBuffer;
+    if (!owned) return this.submit(spec, pack, take);
+    return new Promise<string[]>((resolve, reject) => {
+      const job = { ...spec, offset: 0, length: pack.byteLength } as CryptoJob;
+      const deliver: Deliver = (r) => {
+        if (r.kind === 'error') reject(new HoldfastError(r.code as ErrorCode, r.message));
+        else resolve(take(r));
+      };
+      this.post([{ job, deliver, reject }], pack.buffer as ArrayBuffer);
+    });
+  }
+
   /** The blob id (SHA-256) of a plaintext, computed on a worker. */
   hash(data: Uint8Array): Promise<string> {
     return this.submit({ kind: 'hash' }, data, (r) => {
@@ -103,7 +129,7 @@ export class CryptoPool {
 
   /** Resolves when the workers have room for more work; callers await it to bound memory. */
   async ready(): Promise<void> {
-    while (!this.failure && this.totalInFlight() + this.batchUsed >= MAX_INFLIGHT_PER_WORKER * this.slots.length) {
+    while (!this.failure && this.totalInFlight() + (this.batchBuffer?.byteLength ?? 0) >= MAX_INFLIGHT_PER_WORKER * this.slots.length) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
@@ -117,8 +143,11 @@ export class CryptoPool {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error('crypto pool is closed'));
     const length = data.byteLength;
-    if (this.batchBuffer && this.batchUsed + length > this.batchBuffer.byteLength) this.flush();
-    this.batchBuffer ??= this.takeBuffer(length);
+    if (this.batchBuffer && this.batchUsed + length > this.batchBuffer.byteLength) {
+      if (this.batchUsed + length <= BATCH_BYTES) this.growBatch(this.batchUsed + length);
+      else this.flush();
+    }
+    this.batchBuffer ??= this.takeBuffer(Math.max(length, FIRST_BUFFER_BYTES));
     new Uint8Array(this.batchBuffer, this.batchUsed, length).set(data);
     const job = { ...spec, offset: this.batchUsed, length } as CryptoJob;
     this.batchUsed += length;
@@ -154,28 +183,50 @@ export class CryptoPool {
     this.flushScheduled = false;
     if (this.batch.length === 0 || !this.batchBuffer) return;
     const pending = this.batch;
-    const bytes = this.batchUsed;
     const buffer = this.batchBuffer;
+    const used = this.batchUsed;
     this.batch = [];
     this.batchBuffer = undefined;
     this.batchUsed = 0;
+    this.post(pending, buffer, used);
+  }
+
+  /** Sends jobs whose bytes are in `buffer` to the least busy worker. */
+  private post(pending: Pending[], buffer: ArrayBuffer, used = buffer.byteLength): void {
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.inFlightBytes < slot.inFlightBytes) slot = s;
     const seq = ++this.seq;
+    // Memory in flight is what the buffers hold, however little of them a small batch fills.
+    const bytes = buffer.byteLength;
     slot.inFlightBytes += bytes;
     slot.batches.set(seq, { pending, bytes });
     // A busy worker keeps the process alive; an idle one must not (the pool may never be closed).
     if (slot.batches.size === 1) slot.worker.ref();
-    const spare = this.free.pop();
+    const spare = this.takeSpare(roomFor(used));
     const batch: CryptoBatch = { seq, buffer, jobs: pending.map((p) => p.job), spare };
     slot.worker.postMessage(batch, spare ? [buffer, spare] : [buffer]);
   }
 
-  /** A spent buffer big enough for `bytes`, or a new one of at least the usual size. */
+  /** Moves the batch so far into a bigger buffer: small files then travel in few messages. */
+  private growBatch(needed: number): void {
+    const bigger = this.takeBuffer(Math.min(BATCH_BYTES, Math.max(needed, this.batchBuffer!.byteLength * 2)));
+    new Uint8Array(bigger).set(new Uint8Array(this.batchBuffer!, 0, this.batchUsed));
+    this.recycle(this.batchBuffer);
+    this.batchBuffer = bigger;
+  }
+
+  /** The smallest spent buffer that holds `bytes`, or a new one. */
   private takeBuffer(bytes: number): ArrayBuffer {
-    const i = this.free.findIndex((b) => b.byteLength >= bytes);
-    if (i >= 0) return this.free.splice(i, 1)[0]!;
-    return new ArrayBuffer(Math.max(bytes + bytes / 16, BUFFER_BYTES));
+    return this.takeSpare(bytes) ?? new ArrayBuffer(bytes);
+  }
+
+  /** The smallest spent buffer that holds `bytes`, if there is one. */
+  private takeSpare(bytes: number): ArrayBuffer | undefined {
+    let best = -1;
+    this.free.forEach((b, i) => {
+      if (b.byteLength >= bytes && (best < 0 || b.byteLength < this.free[best]!.byteLength)) best = i;
+    });
+    return best < 0 ? undefined : this.free.splice(best, 1)[0];
   }
 
   private recycle(...buffers: (ArrayBuffer | undefined)[]): void {

@@ -44,6 +44,25 @@ function sealInto(out: Buffer, at: number, data: Buffer, level: number): { lengt
   return { length: payload + CRYPTO_OVERHEAD, uncompressedLength };
 }
 
+/** Room for decompressed blobs, reused: verifying needs the plaintext only long enough to hash it. */
+let scratch = Buffer.alloc(0);
+
+/** Why a stored blob does not verify (MAC, decompression, plaintext hash), or undefined. */
+function verifyBlob(stored: Buffer, uncompressedLength: number | undefined, id: string): string | undefined {
+  try {
+    let plain = open(key, stored);
+    if (uncompressedLength !== undefined) {
+      if (scratch.length < uncompressedLength) scratch = Buffer.allocUnsafeSlow(Math.max(uncompressedLength, 1024 * 1024));
+      const n = zstd.decompressInto(scratch, plain);
+      if (n !== uncompressedLength) return `blob ${id}: decompressed ${n} bytes, the index says ${uncompressedLength}`;
+      plain = scratch.subarray(0, n);
+    }
+    return hashId(plain) === id ? undefined : `blob ${id}: content does not match its id`;
+  } catch (err) {
+    return `blob ${id}: ${(err as Error).message}`;
+  }
+}
+
 function run(job: CryptoJob, data: Buffer, out: Buffer, at: number): CryptoResult {
   switch (job.kind) {
     case 'hash':
@@ -52,6 +71,15 @@ function run(job: CryptoJob, data: Buffer, out: Buffer, at: number): CryptoResul
       const id = job.id ?? hashId(data);
       const { length, uncompressedLength } = sealInto(out, at, data, job.level);
       return { kind: 'seal', id, offset: at, length, uncompressedLength };
+    }
+    case 'verify-pack': {
+      if (hashId(data) !== job.packId) return { kind: 'pack-verified', problems: ['Pack ID does not match, the pack file is damaged'] };
+      const problems: string[] = [];
+      for (const b of job.blobs) {
+        const problem = verifyBlob(data.subarray(b.offset, b.offset + b.length), b.uncompressedLength, b.id);
+        if (problem) problems.push(problem);
+      }
+      return { kind: 'pack-verified', problems };
     }
     case 'open': {
       let plain = open(key, data);

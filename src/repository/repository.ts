@@ -191,6 +191,14 @@ export class Repository {
     return plain;
   }
 
+  /**
+   * Verifies a whole pack read into memory, on a worker: its hash and every blob the index lists.
+   * Returns the problems found. The caller gives up `bytes`.
+   */
+  verifyPack(bytes: Buffer, packId: string, blobs: readonly PackedBlob[]): Promise<string[]> {
+    return this.crypto().verifyPack(bytes, packId, blobs.map((b) => ({ id: b.id, offset: b.offset, length: b.length, uncompressedLength: b.uncompressedLength })));
+  }
+
   /** Decrypts a blob already read from a pack (restore reads many blobs of a pack at once). */
   openBlob(stored: Uint8Array, uncompressedLength: number | undefined, id: string): Promise<Buffer> {
     return this.crypto().open(stored, uncompressedLength, id);
