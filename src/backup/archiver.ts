@@ -21,7 +21,7 @@ import type { FsWarning } from '../fs/warning.js';
 import type { Repository } from '../repository/repository.js';
 import { TreeLoader } from '../repository/tree-loader.js';
 import { type BackupCounters, newCounters } from './summary.js';
-import { closeFd, lstatBig, openForReading, readWhole } from './file-io.js';
+import { closeFd, lstatBig, openForReading, readSmallFileSync } from './file-io.js';
 import type { TargetNode } from './targets.js';
 
 export type ArchiveEvent =
@@ -34,7 +34,7 @@ export interface ArchiverOptions {
   /** Read every file, even those the parent snapshot says are unchanged. */
   readonly force?: boolean;
   readonly rules: ExcludeRules;
-  /** Files read at the same time. */
+  /** Files of a chunk or more read at the same time (restic's --read-concurrency, default 2). */
   readonly readConcurrency?: number;
   /** Tells which files some process held open for writing while we read them. */
   readonly openFiles?: { wasOpenForWrite(device: bigint, inode: bigint): boolean } | undefined;
@@ -44,8 +44,6 @@ export interface ArchiverOptions {
 
 /** Files being processed (read, sealed, waiting for their blobs) at the same time. */
 const FILE_JOBS = 64;
-/** Files larger than the chunker's minimum that are read at the same time (restic reads two). */
-const BIG_FILES_AT_ONCE = 2;
 /** Entries of a directory stat'ed before their work is dispatched. */
 const STAT_BATCH = 32;
 
@@ -90,14 +88,13 @@ export class Archiver {
   readonly counters: BackupCounters = newCounters();
   /** Files that were open for writing by another process while this run read them. */
   readonly openForWrite: string[] = [];
-  private readonly readSlots: Semaphore;
   private readonly fileJobs = new Semaphore(FILE_JOBS);
   private readonly trees: TreeLoader;
   /** Files read through the chunker at once: each holds up to a whole 8 MiB chunk in memory. */
-  private readonly chunkerSlots = new Semaphore(BIG_FILES_AT_ONCE);
+  private readonly chunkerSlots: Semaphore;
   private readonly chunkers: FileChunker[] = [];
-  /** Read buffers for small files, one per file being read; saveBlob copies what it keeps. */
-  private readonly readBuffers: Buffer[] = [];
+  /** Where small files are read (synchronously, one at a time); saveBlob copies what it keeps. */
+  private readonly smallFileBuffer = Buffer.allocUnsafeSlow(MIN_SIZE + 1);
   /** Content of hard-linked files already read in this run, by device and inode. */
   private readonly linked = new Map<string, { mtime: bigint; size: bigint; content: string[] }>();
 
@@ -105,7 +102,7 @@ export class Archiver {
     private readonly repo: Repository,
     private readonly options: ArchiverOptions,
   ) {
-    this.readSlots = new Semaphore(options.readConcurrency ?? 4);
+    this.chunkerSlots = new Semaphore(options.readConcurrency ?? 2);
     this.trees = new TreeLoader(repo);
   }
 
@@ -364,58 +361,55 @@ export class Archiver {
   private async readFile(path: Buffer, st: BigIntStats): Promise<{ content: string[]; bytes: number } | null> {
     const pending: Promise<string>[] = [];
     let bytes = 0;
-    await this.readSlots.acquire();
-    let fd: number;
+    /** Must run without an await between reading `chunk` and this call: saveData copies it. */
+    const saveNow = (chunk: Buffer) => {
+      bytes += chunk.length;
+      this.counters.bytesRead += chunk.length;
+      this.emit({ type: 'read', bytes: chunk.length });
+      const saved = this.saveData(chunk);
+      // Observed below with Promise.all; until then a failure must not count as unhandled.
+      saved.catch(() => undefined);
+      pending.push(saved);
+    };
     try {
-      fd = await openForReading(path);
-    } catch (err) {
-      this.readSlots.release();
-      this.warn(path, err);
-      return null;
-    }
-    try {
-      const save = async (chunk: Buffer) => {
-        bytes += chunk.length;
-        this.counters.bytesRead += chunk.length;
-        this.emit({ type: 'read', bytes: chunk.length });
-        await this.repo.ready();
-        const saved = this.saveData(chunk);
-        // Observed below with Promise.all; until then a failure must not count as unhandled.
-        saved.catch(() => undefined);
-        pending.push(saved);
-      };
-      let small: Buffer | undefined;
       if (st.size < BigInt(MIN_SIZE)) {
-        const buffer = this.readBuffers.pop() ?? Buffer.allocUnsafeSlow(MIN_SIZE + 1);
-        try {
-          small = await readWhole(fd, Number(st.size), buffer);
-          if (small && small.length > 0) await save(small);
-        } finally {
-          this.readBuffers.push(buffer);
+        await this.repo.ready();
+        // One read buffer serves every small file: it is read and copied with no await between.
+        const small = readSmallFileSync(path, Number(st.size), this.smallFileBuffer);
+        if (small) {
+          if (small.length > 0) saveNow(small);
+          return { content: await Promise.all(pending), bytes };
         }
       }
-      if (!small) {
-        await this.chunkerSlots.acquire();
-        const chunker = this.chunkers.pop() ?? new FileChunker(this.repo.config.chunkerPolynomial, { views: true });
-        try {
-          for await (const chunk of chunker.chunks(fd)) {
-            this.checkAborted();
-            await save(chunk);
-          }
-        } finally {
-          this.chunkers.push(chunker);
-          this.chunkerSlots.release();
-        }
-      }
+      await this.readChunked(path, async (chunk) => {
+        // A chunk is a view into the chunker, valid until the next one: waiting here is safe.
+        await this.repo.ready();
+        saveNow(chunk);
+      });
     } catch (err) {
       if (err instanceof HoldfastError && err.code === 'ERR_INTERRUPTED') throw err;
       this.warn(path, err);
       return null;
-    } finally {
-      await closeFd(fd);
-      this.readSlots.release();
     }
     return { content: await Promise.all(pending), bytes };
+  }
+
+  /** A file of a chunk or more: read asynchronously through the chunker, two files at a time. */
+  private async readChunked(path: Buffer, save: (chunk: Buffer) => Promise<void>): Promise<void> {
+    await this.chunkerSlots.acquire();
+    let fd: number | undefined;
+    const chunker = this.chunkers.pop() ?? new FileChunker(this.repo.config.chunkerPolynomial, { views: true });
+    try {
+      fd = await openForReading(path);
+      for await (const chunk of chunker.chunks(fd)) {
+        this.checkAborted();
+        await save(chunk);
+      }
+    } finally {
+      if (fd !== undefined) await closeFd(fd);
+      this.chunkers.push(chunker);
+      this.chunkerSlots.release();
+    }
   }
 
   private async saveData(chunk: Buffer): Promise<string> {

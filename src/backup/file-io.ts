@@ -1,7 +1,8 @@
-// File reads for the backup's hot path through fs callbacks and plain descriptors: per call they
-// cost a fraction of the FileHandle promise API, which adds up over tens of thousands of files.
+// File reads for the backup's hot path. Small files are read with synchronous calls (a few
+// microseconds each on a local disk, against tens for a thread-pool round trip, per file); large
+// files through fs callbacks and plain descriptors, which cost far less than FileHandle promises.
 
-import { type BigIntStats, close, lstatSync, open, read } from 'node:fs';
+import { type BigIntStats, close, closeSync, lstatSync, open, openSync, readSync } from 'node:fs';
 
 export function openForReading(path: Buffer): Promise<number> {
   return new Promise((resolve, reject) => open(path, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
@@ -9,10 +10,6 @@ export function openForReading(path: Buffer): Promise<number> {
 
 export function closeFd(fd: number): Promise<void> {
   return new Promise((resolve) => close(fd, () => resolve()));
-}
-
-export function readAt(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => read(fd, buffer, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
 /**
@@ -24,17 +21,22 @@ export function lstatBig(path: Buffer): BigIntStats {
 }
 
 /**
- * Reads a file expected to be `expected` bytes long in one go into `into` (which must be longer
- * than that). Returns the bytes read, or undefined if the file has grown since it was stat'ed,
- * so the caller reads it in chunks instead; a file that shrank returns what is there.
+ * Reads a whole small file synchronously into `into` (longer than `expected`). Returns the bytes
+ * read, or undefined if the file has grown past `expected` since it was stat'ed (the caller then
+ * reads it in chunks); a file that shrank returns what is there.
  */
-export async function readWhole(fd: number, expected: number, into: Buffer): Promise<Buffer | undefined> {
-  let length = 0;
-  // Asking for one byte more than expected tells end of file from a file that grew meanwhile.
-  while (length <= expected) {
-    const n = await readAt(fd, into, length, expected + 1 - length, length);
-    if (n === 0) return into.subarray(0, length);
-    length += n;
+export function readSmallFileSync(path: Buffer, expected: number, into: Buffer): Buffer | undefined {
+  const fd = openSync(path, 'r');
+  try {
+    let length = 0;
+    // Asking for one byte more than expected tells end of file from a file that grew meanwhile.
+    while (length <= expected) {
+      const n = readSync(fd, into, length, expected + 1 - length, length);
+      if (n === 0) return into.subarray(0, length);
+      length += n;
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
-  return undefined;
 }
