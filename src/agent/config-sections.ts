@@ -2,10 +2,9 @@
 // each read into its typed form with the parsers the forget, prune and check commands use.
 
 import type { Node } from 'yaml';
-import { invalidArgument } from '../errors.js';
 import { parseSize } from '../fs/size.js';
 import { checkPolicy, emptyPolicy, type ExpirePolicy, isEmptyPolicy, parseRetentionDuration, type RetentionDuration } from '../maintenance/forget-policy.js';
-import type { MaxUnused, PruneOptions } from '../maintenance/prune.js';
+import { parseMaxUnused, type PruneOptions } from '../maintenance/prune.js';
 import { parseReadDataSubset } from '../maintenance/read-data-subset.js';
 import { parseGroupBy } from '../repository/snapshot-groups.js';
 import { parseTagGroups } from '../repository/snapshots.js';
@@ -57,15 +56,6 @@ export function readRetention(c: Context, node: Node, at: At): RetentionConfig |
   return groupBy === undefined ? undefined : { policy, groupBy };
 }
 
-/** restic's --max-unused: `unlimited`, a percentage below 100, or a size. */
-function parseMaxUnused(text: string): MaxUnused {
-  if (text === 'unlimited') return { kind: 'unlimited' };
-  if (!text.endsWith('%')) return { kind: 'bytes', bytes: Number(parseSize(text)) };
-  const percent = Number(text.slice(0, -1));
-  if (text.length === 1 || !(percent >= 0 && percent < 100)) throw invalidArgument('expected unlimited, a size, or a percentage from 0 to below 100%');
-  return { kind: 'percent', percent };
-}
-
 export function readPrune(c: Context, node: Node, at: At): PruneConfig | undefined {
   const f = c.r.map(node, 'prune', at);
   if (!f) return undefined;
@@ -73,7 +63,7 @@ export function readPrune(c: Context, node: Node, at: At): PruneConfig | undefin
   const afterRetention = optionalBool(c, f, 'after-retention', false);
   const maxUnusedNode = f.get('max-unused');
   const maxUnusedText = maxUnusedNode === undefined ? undefined : c.r.text(maxUnusedNode, 'max-unused');
-  const maxUnused = maxUnusedText === undefined ? undefined : attempt(c, maxUnusedNode, `max-unused "${maxUnusedText}": `, () => parseMaxUnused(maxUnusedText));
+  const maxUnused = maxUnusedText === undefined ? undefined : attempt(c, maxUnusedNode, '', () => parseMaxUnused(maxUnusedText, 'max-unused'));
   const repackNode = f.get('max-repack-size');
   const repackText = repackNode === undefined ? undefined : c.r.text(repackNode, 'max-repack-size');
   const options: PruneOptions = {

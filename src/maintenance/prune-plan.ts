@@ -1,9 +1,10 @@
 // What a prune will do, decided as restic 0.14 decides it (delete, repack within --max-unused and
 // --max-repack-size, keep), with restic's statistics. Pure: it reads the index and the used set.
 
-import { HoldfastError } from '../errors.js';
+import { HoldfastError, invalidArgument, messageOf } from '../errors.js';
 import { CRYPTO_OVERHEAD } from '../format/crypto.js';
 import { type BlobType, headerEntrySize, TRAILER_SIZE } from '../format/pack.js';
+import { parseSize } from '../fs/size.js';
 import type { LocationView, MasterIndex } from '../repository/master-index.js';
 import type { BlobSet } from './blob-set.js';
 import { BlobState } from './repack.js';
@@ -14,6 +15,27 @@ export type MaxUnused =
   /** Percent of the repository's size after the prune, 0 <= percent < 100. */
   | { readonly kind: 'percent'; readonly percent: number }
   | { readonly kind: 'bytes'; readonly bytes: number };
+
+/**
+ * Reads restic's --max-unused: `unlimited`, a percentage below 100, or a size with k/m/g/t
+ * suffixes. `name` is how the caller calls the setting, for restic's error messages.
+ */
+export function parseMaxUnused(text: string, name: string): MaxUnused {
+  const t = text.trim();
+  if (t === 'unlimited') return { kind: 'unlimited' };
+  if (!t.endsWith('%')) {
+    try {
+      return { kind: 'bytes', bytes: Number(parseSize(t)) };
+    } catch (err) {
+      throw invalidArgument(`invalid number of bytes ${JSON.stringify(text)} for ${name}: ${messageOf(err)}`);
+    }
+  }
+  const p = Number(t.slice(0, -1));
+  if (t.length === 1 || !Number.isFinite(p)) throw invalidArgument(`invalid percentage ${JSON.stringify(text)} passed for ${name}`);
+  if (p < 0) throw invalidArgument(`percentage for ${name} must be positive`);
+  if (p >= 100) throw invalidArgument(`percentage for ${name} must be below 100%`);
+  return { kind: 'percent', percent: p };
+}
 
 export interface PlanOptions {
   readonly maxUnused: MaxUnused;

@@ -16,6 +16,7 @@ import { repack } from './repack.js';
 import { findUsedBlobs } from './used-blobs.js';
 
 export type { MaxUnused, PruneStats } from './prune-plan.js';
+export { parseMaxUnused } from './prune-plan.js';
 
 export interface PruneOptions {
   /** Unused space tolerated after the prune; default 5% (of the repository's size after it). */

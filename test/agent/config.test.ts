@@ -103,6 +103,7 @@ test('every problem is reported at its line, sorted', () => {
       keep-weekly: -2
       keep-within: 3x
     check: {read-data-subset: 200%}
+    prune: {max-unused: 100%}
     notify:
       - url: ftp://example.com
         on: [always]
@@ -119,13 +120,14 @@ test('every problem is reported at its line, sorted', () => {
     '9: keep-weekly: -2 is not a count (use -1 to keep all)',
     '10: keep-within: invalid duration "3x": invalid unit \'x\' found after number 3',
     '11: read-data-subset "200%": the percentage must be in (0, 100]',
-    '13: url "ftp://example.com": expected an http:// or https:// URL',
-    '14: on: "always" is neither success nor failure',
-    '15: exclude-larger-than: invalid size "huge": expected a number with an optional k, M, G or T suffix',
-    '16: plan "home": unknown key "colour"',
-    '17: plan "bad/name": a name has letters, digits, \'.\', \'_\' and \'-\' only',
-    '17: plan "bad/name": no password source: give password-file, password-command or password-env',
-    '20: every "500ms": interval "500ms" must be a whole number of seconds, at least 1s',
+    '12: percentage for max-unused must be below 100%',
+    '14: url "ftp://example.com": expected an http:// or https:// URL',
+    '15: on: "always" is neither success nor failure',
+    '16: exclude-larger-than: invalid size "huge": expected a number with an optional k, M, G or T suffix',
+    '17: plan "home": unknown key "colour"',
+    '18: plan "bad/name": a name has letters, digits, \'.\', \'_\' and \'-\' only',
+    '18: plan "bad/name": no password source: give password-file, password-command or password-env',
+    '21: every "500ms": interval "500ms" must be a whole number of seconds, at least 1s',
   ]);
 });
 

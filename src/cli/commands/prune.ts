@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { invalidArgument, messageOf } from '../../errors.js';
 import { shortId } from '../../format/id.js';
 import { parseSize } from '../../fs/size.js';
-import { type MaxUnused, prune, type PruneEvent, type PruneOptions, type PruneResult, type PruneStats } from '../../maintenance/prune.js';
+import { parseMaxUnused, prune, type PruneEvent, type PruneOptions, type PruneResult, type PruneStats } from '../../maintenance/prune.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Output } from '../../ui/output.js';
 import { PhaseProgress } from '../../ui/phase-progress.js';
@@ -40,25 +40,10 @@ function bytesOf(flag: string, text: string): number {
   }
 }
 
-/** restic's --max-unused: "unlimited", a percentage below 100, or a size. */
-export function parseMaxUnused(text: string): MaxUnused {
-  const t = text.trim();
-  if (t === '') throw invalidArgument(`invalid value for --max-unused: ${JSON.stringify(text)}`);
-  if (t === 'unlimited') return { kind: 'unlimited' };
-  if (t.endsWith('%')) {
-    const p = Number(t.slice(0, -1));
-    if (t.length === 1 || !Number.isFinite(p)) throw invalidArgument(`invalid percentage ${JSON.stringify(text)} passed for --max-unused`);
-    if (p < 0) throw invalidArgument('percentage for --max-unused must be positive');
-    if (p >= 100) throw invalidArgument('percentage for --max-unused must be below 100%');
-    return { kind: 'percent', percent: p };
-  }
-  return { kind: 'bytes', bytes: bytesOf('--max-unused', t) };
-}
-
 export function pruneOptionsOf(o: PruneCliOptions, g: GlobalOptions, dryRun: boolean): PruneOptions {
   if (o.repackUncompressed && g.compression === 'off') throw invalidArgument('disabled compression and --repack-uncompressed are mutually exclusive');
   return {
-    maxUnused: parseMaxUnused(o.maxUnused),
+    maxUnused: parseMaxUnused(o.maxUnused, '--max-unused'),
     maxRepackBytes: o.maxRepackSize === undefined ? undefined : bytesOf('--max-repack-size', o.maxRepackSize),
     repackCacheableOnly: o.repackCacheableOnly === true,
     repackSmall: o.repackSmall === true,
