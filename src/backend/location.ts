@@ -5,7 +5,6 @@ import { resolve } from 'node:path';
 import { invalidArgument } from '../errors.js';
 import type { Backend } from './backend.js';
 import { LocalBackend } from './local.js';
-import { RestBackend } from './rest.js';
 import { isRestLocation } from './rest-url.js';
 
 export interface BackendOptions {
@@ -17,6 +16,8 @@ export interface BackendOptions {
 
 export async function openBackend(location: string, options: BackendOptions = {}): Promise<Backend> {
   if (isRestLocation(location)) {
+    // Loaded on demand: the HTTP client takes longer to load than the rest of a local run's startup.
+    const { RestBackend } = await import('./rest.js');
     return RestBackend.open(location, {
       connections: options.connections ?? connectionsFromEnv(),
       ...(options.caCertFile !== undefined ? { caCertFile: options.caCertFile } : {}),

@@ -20,6 +20,6 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 addGlobalOptions(program);
-registerCommands(program);
+await registerCommands(program, process.argv.slice(2));
 
 program.parseAsync(process.argv).catch(handleFatal);

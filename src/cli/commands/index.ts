@@ -1,39 +1,59 @@
-// The list of commands. Each command lives in its own file and registers itself here.
+// The list of commands. Each command lives in its own file and registers itself here. A run loads
+// only the file of the command it runs: loading all of them, with their libraries, costs several
+// times Node's own start-up, on every invocation.
 
 import type { Command } from 'commander';
-import { registerBackup } from './backup.js';
-import { registerCat } from './cat.js';
-import { registerCheck } from './check.js';
-import { registerInit } from './init.js';
-import { registerKey } from './key.js';
-import { registerImage } from './image.js';
-import { registerList } from './list.js';
-import { registerRestoreImage } from './restore-image.js';
-import { registerServer } from './server.js';
-import { registerSnapshots } from './snapshots.js';
-import { registerLs } from './ls.js';
-import { registerFind } from './find.js';
-import { registerDiff } from './diff.js';
-import { registerStats } from './stats.js';
-import { registerTag } from './tag.js';
-import { registerForget } from './forget.js';
-import { registerPrune } from './prune.js';
-import { registerAgent } from './agent.js';
-import { registerUnlock } from './unlock.js';
-import { registerRebuildIndex, registerRepair } from './repair.js';
-import { registerRewrite } from './rewrite.js';
-import { registerCopy } from './copy.js';
-import { registerRestore } from './restore.js';
-import { registerDump } from './dump.js';
 
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [registerInit, registerBackup, registerKey, registerCat, registerList, registerCheck, registerServer, registerRestoreImage, registerImage, registerSnapshots, registerLs, registerFind, registerDiff, registerStats, registerTag, registerForget];
-registrations.push(registerPrune, registerUnlock, registerRebuildIndex, registerRepair, registerRewrite, registerCopy);
-registrations.push(registerAgent);
-registrations.push(registerRestore);
-registrations.push(registerDump);
+const commands: Record<string, () => Promise<Register>> = {
+  init: async () => (await import('./init.js')).registerInit,
+  backup: async () => (await import('./backup.js')).registerBackup,
+  key: async () => (await import('./key.js')).registerKey,
+  cat: async () => (await import('./cat.js')).registerCat,
+  list: async () => (await import('./list.js')).registerList,
+  check: async () => (await import('./check.js')).registerCheck,
+  server: async () => (await import('./server.js')).registerServer,
+  'restore-image': async () => (await import('./restore-image.js')).registerRestoreImage,
+  image: async () => (await import('./image.js')).registerImage,
+  snapshots: async () => (await import('./snapshots.js')).registerSnapshots,
+  ls: async () => (await import('./ls.js')).registerLs,
+  find: async () => (await import('./find.js')).registerFind,
+  diff: async () => (await import('./diff.js')).registerDiff,
+  stats: async () => (await import('./stats.js')).registerStats,
+  tag: async () => (await import('./tag.js')).registerTag,
+  forget: async () => (await import('./forget.js')).registerForget,
+  prune: async () => (await import('./prune.js')).registerPrune,
+  unlock: async () => (await import('./unlock.js')).registerUnlock,
+  'rebuild-index': async () => (await import('./repair.js')).registerRebuildIndex,
+  repair: async () => (await import('./repair.js')).registerRepair,
+  rewrite: async () => (await import('./rewrite.js')).registerRewrite,
+  copy: async () => (await import('./copy.js')).registerCopy,
+  agent: async () => (await import('./agent.js')).registerAgent,
+  restore: async () => (await import('./restore.js')).registerRestore,
+  dump: async () => (await import('./dump.js')).registerDump,
+};
 
-export function registerCommands(program: Command): void {
-  for (const register of registrations) register(program);
+/**
+ * Registers the command `args` (the arguments after the program name) runs, or every command
+ * when it names none that exists (help, a typo commander suggests a fix for). `program` must
+ * already have its global options, which tell the command word from an option's value.
+ */
+export async function registerCommands(program: Command, args: readonly string[]): Promise<void> {
+  const word = commandWord(program, args);
+  const chosen = word !== undefined && Object.hasOwn(commands, word) ? [commands[word]!] : Object.values(commands);
+  const registers = await Promise.all(chosen.map((load) => load()));
+  for (const register of registers) register(program);
+}
+
+function commandWord(program: Command, args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return args[i + 1];
+    if (!arg.startsWith('-') || arg === '-') return arg;
+    if (arg.includes('=')) continue;
+    const option = program.options.find((o) => o.short === arg || o.long === arg);
+    if (option?.required) i++;
+  }
+  return undefined;
 }
