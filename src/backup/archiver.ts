@@ -387,7 +387,8 @@ export class Archiver {
         saveNow(chunk);
       });
     } catch (err) {
-      if (err instanceof HoldfastError && err.code === 'ERR_INTERRUPTED') throw err;
+      // The file's own read errors are warnings; the repository's (a failed upload) end the run.
+      if (err instanceof HoldfastError) throw err;
       this.warn(path, err);
       return null;
     }

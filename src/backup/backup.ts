@@ -68,14 +68,23 @@ function currentUser(): { username: string; uid: number; gid: number } {
   return { username, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
 }
 
-/** Writes index checkpoints on a timer, one at a time, so a killed run can be resumed. */
+/**
+ * Writes index checkpoints on a timer so a killed run can be resumed. A tick that comes while a
+ * checkpoint is still being written is skipped: against a server that is down each write takes
+ * its whole retry time, and queued ticks would keep a failed run waiting for all of them.
+ */
 function startCheckpoints(repo: Repository, every: number, onDone: (files: number) => void): () => Promise<void> {
-  let running: Promise<void> = Promise.resolve();
+  let running: Promise<void> | undefined;
   const timer = setInterval(() => {
-    running = running.then(async () => {
-      const files = await repo.writeIndex().catch(() => []);
-      if (files.length > 0) onDone(files.length);
-    });
+    if (running) return;
+    running = repo
+      .writeIndex()
+      .then((files) => {
+        if (files.length > 0) onDone(files.length);
+      })
+      // A failed checkpoint leaves its packs for the next one, or for the final index.
+      .catch(() => undefined)
+      .finally(() => (running = undefined));
   }, every);
   timer.unref();
   return async () => {
