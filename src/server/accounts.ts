@@ -80,6 +80,8 @@ async function writeAccounts(d: DataDir, accounts: Accounts): Promise<void> {
 }
 
 async function editAccounts<T>(d: DataDir, edit: (a: Accounts) => Promise<{ next: Accounts; result: T }>): Promise<T> {
+  // Read once before locking: a directory that is not a server's gets its clear message, not the lock's ENOENT.
+  await readAccounts(d);
   return withFileLock(d.accountsLock, async () => {
     const { next, result } = await edit(await readAccounts(d));
     await writeAccounts(d, next);

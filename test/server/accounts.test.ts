@@ -16,6 +16,9 @@ async function cli(t: TestContext, ...args: string[]) {
 
 test('server init, client add/list/set/remove; only scrypt hashes are stored', async (t) => {
   const data = join(await tempDir(t), 'data');
+  const early = await cli(t, 'server', 'client', 'add', 'laptop', '--data', data);
+  assert.equal(early.code, 1);
+  assert.equal(early.stderr, `holdfast: ${data} is not a server data directory: run "holdfast server init --data ${data}"\n`);
   const init = await cli(t, 'server', 'init', '--data', data);
   assert.equal(init.code, 0, init.stderr);
   const adminSecret = /secret (\S+)/.exec(init.stdout)![1]!;
