@@ -3,6 +3,7 @@
 
 import type { Backend } from '../backend/backend.js';
 import { openBackend } from '../backend/location.js';
+import { isRestLocation } from '../backend/rest-url.js';
 import { HoldfastError } from '../errors.js';
 import { initRepository, openRepository } from '../repository/keys.js';
 import { RepositoryLock } from '../repository/locks.js';
@@ -28,10 +29,19 @@ export async function backendFor(g: GlobalOptions): Promise<Backend> {
   return openBackend(location, { caCertFile: g.cacert ?? process.env.HOLDFAST_CACERT });
 }
 
+/** The note a command prints when it creates the repository it was asked to use. */
+export function creatingRepository(location: string, isDefault: boolean): string {
+  return `creating ${isDefault ? 'the default repository' : 'the repository'} at ${location}`;
+}
+
 export interface OpenOptions {
   readonly lock: LockMode;
-  /** Create the default repository when it does not exist yet (backup without -r). */
-  readonly createDefault?: (location: string) => void;
+  /**
+   * Create the repository when it does not exist yet, telling the user through this callback:
+   * the default one (no -r given), or one on a REST server, where the server's admin made the
+   * account and the first backup creates its repository. A local path given with -r must exist.
+   */
+  readonly createMissing?: (location: string, isDefault: boolean) => void;
   /** Aborted on the first Ctrl-C, for commands that stop cleanly by themselves. */
   readonly interrupt?: AbortController;
   /** The password, when it comes from other sources than the usual ones (copy's source repository). */
@@ -84,9 +94,11 @@ async function openOrCreate(g: GlobalOptions, options: OpenOptions): Promise<Rep
   try {
     return await openRepository(backend, await (options.password ?? (() => readPassword(g)))(), { ...repositoryOptions(g), keyHint: options.keyHint });
   } catch (err) {
-    if (!(err instanceof HoldfastError && err.code === 'ERR_REPO_MISSING') || explicit || !options.createDefault) throw err;
+    const creatable = !explicit || isRestLocation(location);
+    if (!(err instanceof HoldfastError && err.code === 'ERR_REPO_MISSING') || !creatable || !options.createMissing) throw err;
   }
-  options.createDefault(location);
+  // The backend's name for it: a REST URL's secret is masked.
+  options.createMissing(backend.location, !explicit);
   return initRepository(backend, await readNewPassword(g), repositoryOptions(g));
 }
 

@@ -1,5 +1,5 @@
-// holdfast as the client of a holdfast server on 127.0.0.1: the URL `server client add` prints, then init,
-// backup, snapshots, check --read-data, restore, forget and prune, append-only, secrets kept out of output.
+// holdfast as the client of a holdfast server on 127.0.0.1: the URL `server client add` prints, then
+// backup (which creates the repository), snapshots, check --read-data, restore, forget and prune, append-only, secrets kept out of output.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -38,7 +38,7 @@ function oneLineError(r: RunResult): string {
   return lines[0]!;
 }
 
-test('holdfast client: server client add, init, backup, snapshots, check --read-data, restore, forget, prune', async (t) => {
+test('holdfast client: server client add, backup (creating the repository), snapshots, check --read-data, restore, forget, prune', async (t) => {
   if (!requireTools(t, 'restic', 'python3')) return;
   const server = await ServerProcess.start(t);
   const { holdfast } = holdfastRunner(t);
@@ -58,8 +58,9 @@ test('holdfast client: server client add, init, backup, snapshots, check --read-
   // Several packs of 4 MiB, so restores and checks read across packs.
   await writeFile(join(src, 'random.bin'), randomBytes(10 * 1024 * 1024));
 
-  expectOk(await holdfast(['-r', repo, 'init']), 'init');
-  expectOk(await holdfast(['-r', repo, '--pack-size', '4', 'backup', src]), 'first backup');
+  // No init: the first backup creates the client's repository on the server, and says so.
+  const first = expectOk(await holdfast(['-r', repo, '--pack-size', '4', 'backup', src]), 'first backup');
+  assert.match(first.stdout + first.stderr, new RegExp(`creating the repository at rest:http://laptop:\\*\\*\\*@127\\.0\\.0\\.1:${server.port}/laptop/`));
   await appendFile(join(src, 'hello.txt'), 'changed between the backups\n');
   expectOk(await holdfast(['-r', repo, '--pack-size', '4', 'backup', src]), 'second backup');
 

@@ -9,7 +9,7 @@ import { formatBytes, formatDuration } from '../../ui/format.js';
 import type { Output } from '../../ui/output.js';
 import { Progress } from '../../ui/progress.js';
 import { globalsOf, outputOf } from '../global-options.js';
-import { withRepository } from '../repository.js';
+import { creatingRepository, withRepository } from '../repository.js';
 
 export interface ImageCliOptions {
   image?: string;
@@ -157,7 +157,7 @@ export async function runImageBackup(paths: readonly string[], opts: ImageCliOpt
   try {
     result = await withRepository(
       g,
-      { lock: opts.dryRun ? 'none' : 'shared', createDefault: (location) => out.info(`creating the default repository at ${location}`), interrupt: controller },
+      { lock: opts.dryRun ? 'none' : 'shared', createMissing: (location, isDefault) => out.info(creatingRepository(location, isDefault)), interrupt: controller },
       (repo) =>
         backupImage(repo, {
           source: opts.image!,

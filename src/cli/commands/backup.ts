@@ -15,7 +15,7 @@ import { formatBytes, formatDuration } from '../../ui/format.js';
 import type { Output } from '../../ui/output.js';
 import { Progress } from '../../ui/progress.js';
 import { globalsOf, outputOf } from '../global-options.js';
-import { withRepository } from '../repository.js';
+import { creatingRepository, withRepository } from '../repository.js';
 import { action } from '../run.js';
 import { addImageOptions, type ImageCliOptions, runImageBackup, wantsImage } from './backup-image.js';
 
@@ -199,7 +199,7 @@ export function registerBackup(program: Command): void {
             g,
             {
               lock: opts.dryRun ? 'none' : 'shared',
-              createDefault: (location) => out.info(`creating the default repository at ${location}`),
+              createMissing: (location, isDefault) => out.info(creatingRepository(location, isDefault)),
               interrupt: controller,
             },
             async (repo) => {
