@@ -2,7 +2,7 @@
 // each read into its typed form with the parsers the forget, prune and check commands use.
 
 import type { Node } from 'yaml';
-import { parseSize } from '../fs/size.js';
+import { parseSize } from '../size.js';
 import { checkPolicy, emptyPolicy, type ExpirePolicy, isEmptyPolicy, parseRetentionDuration, type RetentionDuration } from '../maintenance/forget-policy.js';
 import { parseMaxUnused, type PruneOptions } from '../maintenance/prune.js';
 import { parseReadDataSubset } from '../maintenance/read-data-subset.js';

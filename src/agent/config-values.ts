@@ -3,7 +3,7 @@
 
 import { isAbsolute, resolve } from 'node:path';
 import { messageOf } from '../errors.js';
-import { parseSize } from '../fs/size.js';
+import { parseSize } from '../size.js';
 import type { At, MapFields, YamlReader } from './config-reader.js';
 import type { JobTiming } from './config-types.js';
 import { CronSchedule } from './cron.js';

@@ -10,7 +10,7 @@ import { goToLower } from './go-lower.js';
 import { nameText } from './name-text.js';
 import { baseName, dirName, joinPath } from './paths.js';
 import { parsePattern, PatternList } from './patterns.js';
-import { parseSize } from './size.js';
+import { parseSize } from '../size.js';
 import { CACHEDIR_TAG, excludedByTags, parseTagRule, tagsInDirectory, tagsInListing, type TagRule } from './tag-files.js';
 import { goTrimSpace, readTextFile, splitLines } from './text-file.js';
 import { ignoreWarnings, type WarningSink } from './warning.js';

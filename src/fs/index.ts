@@ -8,7 +8,6 @@ export { listDirectory } from './list-directory.js';
 export { absolutePath, baseName, dirName, joinPath, pathBytes } from './paths.js';
 export { DirectoryRules, ExcludeRules, readPatternFile, type ExcludeContext, type ExcludeOptions } from './exclude-rules.js';
 export { matchesPath, parsePattern, PatternList, type Pattern } from './patterns.js';
-export { parseSize } from './size.js';
 export { CACHEDIR_TAG, parseTagRule, type TagRule } from './tag-files.js';
 export { parseRawNames, readFilesFrom, type FilesFromKind } from './files-from.js';
 export { globFiles } from './glob-files.js';

@@ -4,7 +4,7 @@
 import { HoldfastError, invalidArgument, messageOf } from '../errors.js';
 import { CRYPTO_OVERHEAD } from '../format/crypto.js';
 import { type BlobType, headerEntrySize, TRAILER_SIZE } from '../format/pack.js';
-import { parseSize } from '../fs/size.js';
+import { parseSize } from '../size.js';
 import type { LocationView, MasterIndex } from '../repository/master-index.js';
 import type { BlobSet } from './blob-set.js';
 import { BlobState } from './repack.js';

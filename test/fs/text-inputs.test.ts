@@ -10,7 +10,7 @@ import { expandEnv } from '../../src/fs/env-expand.js';
 import { readPatternFile } from '../../src/fs/exclude-rules.js';
 import { parseRawNames, readFilesFrom } from '../../src/fs/files-from.js';
 import { globFiles } from '../../src/fs/glob-files.js';
-import { parseSize } from '../../src/fs/size.js';
+import { parseSize } from '../../src/size.js';
 import { CACHEDIR_TAG, parseTagRule } from '../../src/fs/tag-files.js';
 import { decodeTextBytes, goTrimSpace, splitLines } from '../../src/fs/text-file.js';
 import type { FsWarning } from '../../src/fs/warning.js';

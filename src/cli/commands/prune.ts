@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { invalidArgument, messageOf } from '../../errors.js';
 import { shortId } from '../../format/id.js';
-import { parseSize } from '../../fs/size.js';
+import { parseSize } from '../../size.js';
 import { parseMaxUnused, prune, type PruneEvent, type PruneOptions, type PruneResult, type PruneStats } from '../../maintenance/prune.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Output } from '../../ui/output.js';

@@ -1,7 +1,7 @@
 // Sizes as restic's --exclude-larger-than takes them: a decimal integer with an optional b, k, m,
 // g or t suffix (either case, powers of 1024).
 
-import { invalidArgument } from '../errors.js';
+import { invalidArgument } from './errors.js';
 
 const units: Record<string, bigint> = { b: 1n, k: 1n << 10n, m: 1n << 20n, g: 1n << 30n, t: 1n << 40n };
 const INT64_MAX = (1n << 63n) - 1n;
