@@ -64,7 +64,7 @@ export class CryptoPool {
   constructor(key: CryptoKey, workers = Math.max(1, Math.min(availableParallelism(), 8))) {
     const material: KeyMaterial = { encrypt: key.encrypt, macK: key.macK, macR: key.macR };
     for (let i = 0; i < workers; i++) {
-      const worker = startWorker('crypto-worker', material);
+      const worker = startWorker(import.meta.url, 'crypto-worker', material);
       const slot: WorkerSlot = { worker, inFlightBytes: 0, batches: new Map() };
       worker.on('message', (msg: CryptoResults) => this.onResults(slot, msg));
       worker.on('error', (err) => this.fail(new HoldfastError('ERR_IO', `crypto worker failed: ${err.message}`)));

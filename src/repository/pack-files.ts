@@ -82,7 +82,7 @@ export class PackFiles {
 
   private post(message: PackFileRequest, transfer: ArrayBuffer[] = []): void {
     if (!this.worker) {
-      this.worker = startWorker('pack-file-worker');
+      this.worker = startWorker(import.meta.url, 'pack-file-worker');
       this.worker.on('message', (m: PackFileReply) => this.onReply(m));
       this.worker.on('error', (err) => {
         for (const f of this.finishing.values()) f.reject(new HoldfastError('ERR_IO', `pack writer failed: ${err.message}`));

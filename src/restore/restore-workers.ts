@@ -2,22 +2,12 @@
 // each job's result comes back as a promise. Pack bytes move to a thread without a copy.
 
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { HoldfastError } from '../errors.js';
 import type { CryptoKey } from '../format/crypto.js';
 import type { KeyMaterial } from '../repository/crypto-jobs.js';
+import { startWorker } from '../repository/start-worker.js';
 import type { RangeJob, RangeResult } from './write-jobs.js';
-
-/** The thread's module beside this one; under a TypeScript loader (tests from sources) the .ts file. */
-const fromSources = import.meta.url.endsWith('.ts');
-
-function startWorker(workerData: KeyMaterial): Worker {
-  if (!fromSources) return new Worker(new URL('./restore-worker.js', import.meta.url), { workerData });
-  // Loader hooks do not reach worker threads by themselves: register tsx inside the worker first.
-  const entry = new URL('./restore-worker.ts', import.meta.url).href;
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
 
 interface Slot {
   readonly worker: Worker;
@@ -33,7 +23,7 @@ export class RestoreWorkers {
   constructor(key: CryptoKey, count = Math.max(1, Math.min(availableParallelism(), 8))) {
     const material: KeyMaterial = { encrypt: key.encrypt, macK: key.macK, macR: key.macR };
     for (let i = 0; i < count; i++) {
-      const slot: Slot = { worker: startWorker(material), queuedBytes: 0, pending: new Map() };
+      const slot: Slot = { worker: startWorker(import.meta.url, 'restore-worker', material), queuedBytes: 0, pending: new Map() };
       slot.worker.on('message', (r: RangeResult) => {
         const p = slot.pending.get(r.seq);
         if (!p) return;
