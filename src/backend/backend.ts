@@ -17,6 +17,11 @@ export interface FileInfo {
 export interface Backend {
   /** Where the repository is, without any secret; used in messages. */
   readonly location: string;
+  /**
+   * True when a listing shows every file whose write has completed (a local file system). Then a
+   * new lock is checked against the others at once, without waiting for them to become visible.
+   */
+  readonly listsAtOnce?: boolean;
   /** Creates the repository's directories (not the config). Idempotent. */
   create(): Promise<void>;
   /** Size of a file; throws ERR_NOT_FOUND when it does not exist. */

@@ -13,6 +13,7 @@ const subdirPattern = /^[0-9a-f]{2}$/;
 
 export class LocalBackend implements Backend {
   readonly location: string;
+  readonly listsAtOnce = true;
 
   readonly tempDir: string;
 

@@ -11,7 +11,11 @@ import type { Repository } from './repository.js';
 
 export const STALE_AFTER_MS = 30 * 60 * 1000;
 const REFRESH_EVERY_MS = 5 * 60 * 1000;
-/** Time for a concurrent locker to make its lock visible before we look again (restic: 200 ms). */
+/**
+ * Time for a concurrent locker's lock to become visible before we look again (restic: 200 ms), on
+ * backends whose listings may lag. On the others, of two lockers racing, the one that lists last
+ * sees the other's lock, because each wrote its own before listing.
+ */
 const SETTLE_MS = 200;
 
 export interface LockInfo {
@@ -75,7 +79,7 @@ export class RepositoryLock {
     const blocking = existing.find((l) => !isOrphaned(l.doc) && conflicts(exclusive, l));
     if (blocking) throw lockedError(blocking);
     const id = await repo.saveUnpacked('locks', encodeLock(newLockDoc(exclusive)));
-    await sleep(SETTLE_MS);
+    if (!repo.backend.listsAtOnce) await sleep(SETTLE_MS);
     const late = (await listLocks(repo, id)).find((l) => conflicts(exclusive, l));
     if (late) {
       await repo.backend.remove({ type: 'locks', name: id });
