@@ -42,8 +42,13 @@ export interface ArchiverOptions {
   readonly onEvent?: (e: ArchiveEvent) => void;
 }
 
-/** Files being processed (read, sealed, waiting for their blobs) at the same time. */
-const FILE_JOBS = 64;
+/**
+ * Files being processed (read, sealed, waiting for their blobs) at the same time. Small files
+ * wait for their blobs in batches on the crypto workers: with too few, the walk stops until a
+ * batch comes back, and the walk and the workers take turns instead of running at once (64 made
+ * a first backup of the Linux tree 1.3 times slower than 256).
+ */
+const FILE_JOBS = 256;
 /** Entries of a directory stat'ed before their work is dispatched. */
 const STAT_BATCH = 32;
 

@@ -193,8 +193,13 @@ export class CryptoPool {
 
   /** Sends jobs whose bytes are in `buffer` to the least busy worker. */
   private post(pending: Pending[], buffer: ArrayBuffer, used = buffer.byteLength): void {
-    let slot = this.slots[0]!;
-    for (const s of this.slots) if (s.inFlightBytes < slot.inFlightBytes) slot = s;
+    // Least busy first; among equals, the one after the last chosen, so idle workers take turns.
+    const n = this.slots.length;
+    let slot = this.slots[(this.seq + 1) % n]!;
+    for (let i = 1; i < n; i++) {
+      const s = this.slots[(this.seq + 1 + i) % n]!;
+      if (s.inFlightBytes < slot.inFlightBytes) slot = s;
+    }
     const seq = ++this.seq;
     // Memory in flight is what the buffers hold, however little of them a small batch fills.
     const bytes = buffer.byteLength;
