@@ -8,7 +8,7 @@ import { packSizeOf, type PackedBlob } from '../format/pack.js';
 import type { BlobLocation } from '../repository/master-index.js';
 import { forEachLimited } from '../concurrency.js';
 import type { Repository } from '../repository/repository.js';
-import { loadTree } from '../repository/trees.js';
+import { TreeLoader } from '../repository/tree-loader.js';
 import { type ReadDataSubset, selectPacks } from './read-data-subset.js';
 
 export interface CheckOptions {
@@ -102,6 +102,7 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
   for await (const f of repo.list('snapshots')) snapshotIds.push(f.name);
   report({ type: 'phase', phase: 'snapshots', total: snapshotIds.length });
   const seenTrees = new Set<string>();
+  const trees = new TreeLoader(repo);
   done = 0;
   for (const id of snapshotIds) {
     let root: string;
@@ -111,7 +112,7 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
       error(`snapshot ${id}: ${describe(err)}`);
       continue;
     }
-    await checkTree(repo, root, `snapshot ${id.slice(0, 8)}`, seenTrees, error);
+    await checkTree(trees, repo.index, root, `snapshot ${id.slice(0, 8)}`, seenTrees, error);
     report({ type: 'progress', done: ++done, total: snapshotIds.length });
   }
 
@@ -144,18 +145,18 @@ function compareHeader(packId: string, header: PackedBlob[], indexed: BlobLocati
 
 const validTypes = new Set(['file', 'dir', 'symlink', 'dev', 'chardev', 'fifo', 'socket']);
 
-async function checkTree(repo: Repository, rootId: string, where: string, seen: Set<string>, error: (m: string) => void): Promise<void> {
+/** Trees loading at once while checking: each is a read and a decryption, mostly waiting. */
+const TREE_LOADS = 16;
+
+async function checkTree(trees: TreeLoader, index: Repository['index'], rootId: string, where: string, seen: Set<string>, error: (m: string) => void): Promise<void> {
   const pending: { id: string; path: string }[] = [{ id: rootId, path: '/' }];
-  while (pending.length > 0) {
-    const { id, path } = pending.pop()!;
-    if (seen.has(id)) continue;
-    seen.add(id);
+  const visit = async (id: string, path: string): Promise<void> => {
     let nodes;
     try {
-      nodes = await loadTree(repo, id);
+      nodes = await trees.load(id);
     } catch (err) {
       error(`${where}: tree ${id} at ${path}: ${describe(err)}`);
-      continue;
+      return;
     }
     for (const node of nodes) {
       const name = node.name.toString('utf8');
@@ -165,13 +166,24 @@ async function checkTree(repo: Repository, rootId: string, where: string, seen: 
       if (node.type === 'file') {
         if (node.content === null) error(`${where}: ${at}: file has nil blob list`);
         for (const blob of node.content ?? []) {
-          if (!repo.index.has('data', blob)) error(`${where}: ${at}: data blob ${blob} not found in index`);
+          if (!index.has('data', blob)) error(`${where}: ${at}: data blob ${blob} not found in index`);
         }
       } else if (node.type === 'dir') {
         if (!node.subtree) error(`${where}: ${at}: dir node has no subtree`);
         else pending.push({ id: node.subtree, path: at });
       }
     }
+  };
+  const running = new Set<Promise<void>>();
+  while (pending.length > 0 || running.size > 0) {
+    while (pending.length > 0 && running.size < TREE_LOADS) {
+      const { id, path } = pending.pop()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const visiting: Promise<void> = visit(id, path).finally(() => running.delete(visiting));
+      running.add(visiting);
+    }
+    if (running.size > 0) await Promise.race(running);
   }
 }
 
