@@ -1,6 +1,7 @@
 // Go's time package calendar, as restic relies on it: wall-clock fields and ISO weeks in a time's own
 // zone, and time.Date / AddDate, which in the local zone find the offset (and cross DST) as Go does.
 
+import { civilFromDays, daysFromCivil } from './civil-days.js';
 import type { GoTime } from './go-json.js';
 
 const NS_PER_S = 1_000_000_000n;
@@ -22,26 +23,6 @@ function floorDiv(a: bigint, b: bigint): bigint {
   return a % b !== 0n && a < 0n ? q - 1n : q;
 }
 
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * ((month + 9) % 12) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-function civilFromDays(days: number): [year: number, month: number, day: number] {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day];
-}
 
 /** The date and time of day in the time's own zone offset: what Go's Year(), Hour()... return. */
 export function wallClock(t: GoTime): WallClock {
