@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import { backup } from '../backup/backup.js';
 import { snapshotPaths } from '../backup/targets.js';
+import { countersSummary } from '../backup/summary.js';
 import { messageOf } from '../errors.js';
 import { ExcludeRules } from '../fs/exclude-rules.js';
 import { OpenFileMonitor } from '../fs/open-files.js';
@@ -60,19 +61,7 @@ async function backupSteps(session: PlanRepository, s: Step): Promise<string | u
   });
   const c = result.counters;
   Object.assign(summary, {
-    files_new: c.filesNew,
-    files_changed: c.filesChanged,
-    files_unmodified: c.filesUnmodified,
-    files_deleted: c.filesDeleted,
-    dirs_new: c.dirsNew,
-    dirs_changed: c.dirsChanged,
-    dirs_unmodified: c.dirsUnmodified,
-    dirs_deleted: c.dirsDeleted,
-    data_added: c.dataAdded,
-    data_added_packed: c.dataAddedPacked,
-    bytes_read: c.bytesRead,
-    total_files_processed: c.totalFilesProcessed,
-    total_bytes_processed: c.totalBytesProcessed,
+    ...countersSummary(c),
     file_errors: c.errors,
     open_for_write: result.openForWrite.length,
   });

@@ -45,3 +45,24 @@ export function newCounters(): BackupCounters {
     errors: 0,
   };
 }
+
+/** The counters under restic's summary names (snake case), for --json output and the agent. */
+export function countersSummary(c: BackupCounters): Record<string, number> {
+  return {
+    files_new: c.filesNew,
+    files_changed: c.filesChanged,
+    files_unmodified: c.filesUnmodified,
+    files_deleted: c.filesDeleted,
+    dirs_new: c.dirsNew,
+    dirs_changed: c.dirsChanged,
+    dirs_unmodified: c.dirsUnmodified,
+    dirs_deleted: c.dirsDeleted,
+    data_blobs: c.dataBlobs,
+    tree_blobs: c.treeBlobs,
+    data_added: c.dataAdded,
+    data_added_packed: c.dataAddedPacked,
+    bytes_read: c.bytesRead,
+    total_files_processed: c.totalFilesProcessed,
+    total_bytes_processed: c.totalBytesProcessed,
+  };
+}

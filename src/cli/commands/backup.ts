@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { backup, type BackupEvent, type BackupResult } from '../../backup/backup.js';
 import { scan, type ScanTotals } from '../../backup/scanner.js';
 import { snapshotPaths } from '../../backup/targets.js';
+import { countersSummary } from '../../backup/summary.js';
 import { ExitCode, HoldfastError } from '../../errors.js';
 import { ExcludeRules } from '../../fs/exclude-rules.js';
 import { readFilesFrom } from '../../fs/files-from.js';
@@ -71,26 +72,11 @@ function summaryLines(r: BackupResult): string[] {
 }
 
 function jsonSummary(r: BackupResult): Record<string, unknown> {
-  const c = r.counters;
   return {
     message_type: 'summary',
-    files_new: c.filesNew,
-    files_changed: c.filesChanged,
-    files_unmodified: c.filesUnmodified,
-    files_deleted: c.filesDeleted,
-    dirs_new: c.dirsNew,
-    dirs_changed: c.dirsChanged,
-    dirs_unmodified: c.dirsUnmodified,
-    dirs_deleted: c.dirsDeleted,
-    data_blobs: c.dataBlobs,
-    tree_blobs: c.treeBlobs,
-    data_added: c.dataAdded,
-    data_added_packed: c.dataAddedPacked,
-    bytes_read: c.bytesRead,
-    total_files_processed: c.totalFilesProcessed,
-    total_bytes_processed: c.totalBytesProcessed,
+    ...countersSummary(r.counters),
     total_duration: r.durationMs / 1000,
-    errors: c.errors,
+    errors: r.counters.errors,
     open_for_write: r.openForWrite,
     parent: r.parent?.id,
     snapshot_id: r.snapshotId,
