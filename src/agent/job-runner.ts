@@ -3,6 +3,8 @@
 
 import { hostname } from 'node:os';
 import { backup } from '../backup/backup.js';
+import { cacheDirOf } from '../backup/dir-cache.js';
+import { prepareDirCache } from '../backup/survey.js';
 import { snapshotPaths } from '../backup/targets.js';
 import { countersSummary } from '../backup/summary.js';
 import { messageOf } from '../errors.js';
@@ -40,6 +42,8 @@ async function backupSteps(session: PlanRepository, s: Step): Promise<string | u
   const host = plan.host ?? hostname();
   const rules = await ExcludeRules.load(plan.excludes, { sources: snapshotPaths(plan.sources).map(pathBytes), warn: (w) => warn(`${w.path.toString()}: ${w.message}`) });
   const monitor = plan.openFileLog ? new OpenFileMonitor(plan.sources) : undefined;
+  // The same local cache as the backup command's (HOLDFAST_CACHE_DIR or $XDG_CACHE_HOME/holdfast).
+  const dirCache = prepareDirCache(cacheDirOf(ctx.env), plan.repository.location, host, plan.sources, rules, false);
   const result = await session.locked(false, async (repo) => {
     await monitor?.start();
     try {
@@ -50,12 +54,14 @@ async function backupSteps(session: PlanRepository, s: Step): Promise<string | u
         tags: [...plan.tags, planTag(plan.name)],
         excludes: [...(plan.excludes.exclude ?? []), ...(plan.excludes.iexclude ?? [])],
         openFiles: monitor,
+        dirCache,
         signal: ctx.signal,
         onEvent: (e) => {
           if (e.type === 'warning') warn(`${e.path}: ${e.message}`);
         },
       });
     } finally {
+      dirCache.survey?.cancel();
       await monitor?.stop();
     }
   });

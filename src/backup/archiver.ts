@@ -13,6 +13,7 @@ import { HoldfastError, messageOf } from '../errors.js';
 import { hashId } from '../format/id.js';
 import type { Node } from '../format/node.js';
 import { TreeBuilder } from '../format/tree.js';
+import { accountNames } from '../fs/account-names.js';
 import type { DirectoryRules, ExcludeRules } from '../fs/exclude-rules.js';
 import { listDirectorySync } from '../fs/list-directory.js';
 import { nodeFromStat } from '../fs/node-from-stat.js';
@@ -20,6 +21,9 @@ import { joinPath } from '../fs/paths.js';
 import type { FsWarning } from '../fs/warning.js';
 import type { Repository } from '../repository/repository.js';
 import { TreeLoader } from '../repository/tree-loader.js';
+import { type CachedDir, type DirCache, pathKey } from './dir-cache.js';
+import { Fingerprints } from './dir-fingerprint.js';
+import type { Survey } from './survey.js';
 import { type BackupCounters, newCounters } from './summary.js';
 import { closeFd, lstatBig, openForReading, readSmallFileSync } from './file-io.js';
 import type { TargetNode } from './targets.js';
@@ -28,6 +32,8 @@ export type ArchiveEvent =
   | { readonly type: 'file-start'; readonly path: string }
   | { readonly type: 'file-done'; readonly path: string; readonly size: number; readonly read: boolean }
   | { readonly type: 'read'; readonly bytes: number }
+  /** A directory whose tree was reused unopened: its files count as done. */
+  | { readonly type: 'unchanged-dir'; readonly path: string; readonly files: number; readonly bytes: number }
   | { readonly type: 'warning'; readonly path: string; readonly message: string };
 
 export interface ArchiverOptions {
@@ -38,6 +44,11 @@ export interface ArchiverOptions {
   readonly readConcurrency?: number;
   /** Tells which files some process held open for writing while we read them. */
   readonly openFiles?: { wasOpenForWrite(device: bigint, inode: bigint): boolean } | undefined;
+  /**
+   * The parent snapshot's directory cache and this run's survey of the sources: a directory whose
+   * fingerprint is the cached one gets the cached tree without being walked.
+   */
+  readonly unchanged?: { readonly cache: DirCache; readonly survey: Survey } | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onEvent?: (e: ArchiveEvent) => void;
 }
@@ -68,10 +79,25 @@ function pending<T>(done: Promise<T>): Pending<T> {
 
 const finished = <T>(value: T): Pending<T> => ({ done: Promise.resolve(value) });
 
-/** A node known once its work is done; null when the entry is left out. */
+/** A node known once its work is done; null when the entry could not be read. */
 type Future = Pending<Node | null>;
 
+/** What a directory cache records of a directory; no fingerprint when something in it could not be read. */
+type DirSummary = Omit<CachedDir, 'fingerprint' | 'tree'> & { readonly fingerprint: Buffer | undefined };
+
+interface DirDone {
+  readonly tree: string;
+  readonly summary: DirSummary;
+}
+
 type ParentEntries = Map<string, Node>;
+
+/** A directory entry being archived, with the lstat it was dispatched with. */
+interface Entry {
+  readonly name: Buffer;
+  readonly st: BigIntStats;
+  readonly future: Future;
+}
 
 const nameKey = (name: Buffer) => name.toString('latin1');
 const display = (path: Buffer) => path.toString('utf8');
@@ -102,6 +128,15 @@ export class Archiver {
   private readonly smallFileBuffer = Buffer.allocUnsafeSlow(MIN_SIZE + 1);
   /** Content of hard-linked files already read in this run, by device and inode. */
   private readonly linked = new Map<string, { mtime: bigint; size: bigint; content: string[] }>();
+  /** The directory nodes made in this run, with what a directory cache records of them. */
+  private readonly summaries = new WeakMap<Node, DirSummary>();
+  /** The directories walked cleanly or reused: the cache for this run's snapshot. */
+  private readonly cachedDirs = new Map<string, CachedDir>();
+  /** Directories whose trees were reused; the cache entries below them carry over. */
+  private readonly reusedDirs = new Set<string>();
+  /** Directories with an entry the fs layer warned about: kept, but not cached. */
+  private readonly warnedDirs = new Set<string>();
+  private fingerprints: Fingerprints | undefined;
 
   constructor(
     private readonly repo: Repository,
@@ -113,14 +148,29 @@ export class Archiver {
 
   /** Archives the targets; returns the root tree's id. */
   async run(root: TargetNode, parentTree: string | undefined): Promise<string> {
+    this.fingerprints = new Fingerprints(await accountNames());
     const parent = parentTree ? await this.treeEntries(parentTree) : undefined;
     if (!root.target) return this.virtualTree(root, parent);
     // "." was given: the current directory's entries are the root's entries.
     const st = this.stat(root.path);
     if (!st?.isDirectory()) throw new HoldfastError('ERR_INVALID_ARGUMENT', `${display(root.path)} is not a directory`);
-    const tree = await (await this.directory(root.path, st, undefined, parent)).done;
-    if (tree === undefined) throw new HoldfastError('ERR_IO', `cannot read ${display(root.path)}`);
-    return tree;
+    const done = await (await this.directory(root.path, st, undefined, parent)).done;
+    if (done === undefined) throw new HoldfastError('ERR_IO', `cannot read ${display(root.path)}`);
+    return done.tree;
+  }
+
+  /** The directory cache for the snapshot of this run: what was walked cleanly, and what was reused with everything below it. */
+  directoryCache(): Map<string, CachedDir> {
+    const previous = this.options.unchanged?.cache.dirs;
+    if (previous && this.reusedDirs.size > 0) {
+      for (const [key, dir] of previous) if (!this.cachedDirs.has(key) && this.isBelowReused(key)) this.cachedDirs.set(key, dir);
+    }
+    return this.cachedDirs;
+  }
+
+  private isBelowReused(key: string): boolean {
+    for (let i = key.lastIndexOf('/'); i > 0; i = key.lastIndexOf('/', i - 1)) if (this.reusedDirs.has(key.slice(0, i))) return true;
+    return false;
   }
 
   private emit(e: ArchiveEvent): void {
@@ -139,6 +189,7 @@ export class Archiver {
 
   /** Partial reads the fs layer reports (an unreadable xattr): shown, but the entry is kept. */
   private readonly fsWarning = (w: FsWarning): void => {
+    this.warnedDirs.add(pathKey(w.path.subarray(0, w.path.lastIndexOf(0x2f))));
     this.emit({ type: 'warning', path: display(w.path), message: w.message });
   };
 
@@ -182,7 +233,8 @@ export class Archiver {
       const parentNode = parent?.get(nameKey(child.name));
       if (child.target) {
         const st = this.stat(child.path);
-        futures.push(st ? await this.dispatch(child.path, child.name, st, parentNode, undefined) : finished(null));
+        const future = st && (await this.dispatch(child.path, child.name, st, parentNode, undefined));
+        if (future) futures.push(future);
         continue;
       }
       const st = this.stat(child.path);
@@ -205,15 +257,16 @@ export class Archiver {
 
   /**
    * Starts one entry — a source given on the command line (no `dirRules`) or an entry of a
-   * directory — and returns the future of its node. For a directory this walks everything below
-   * it before returning; for a file it waits only for a free file job.
+   * directory — and returns the future of its node, or undefined when the rules leave it out.
+   * For a directory this walks everything below it before returning; for a file it waits only
+   * for a free file job.
    */
-  private async dispatch(path: Buffer, name: Buffer, st: BigIntStats, parentNode: Node | undefined, dirRules: DirectoryRules | undefined): Promise<Future> {
+  private async dispatch(path: Buffer, name: Buffer, st: BigIntStats, parentNode: Node | undefined, dirRules: DirectoryRules | undefined): Promise<Future | undefined> {
     this.checkAborted();
     const { rules } = this.options;
-    if (!rules.isEmpty && (dirRules ? dirRules.excludesStat(st) : await rules.excludesSource(path, st))) return finished(null);
+    if (!rules.isEmpty && (dirRules ? dirRules.excludesStat(st) : await rules.excludesSource(path, st))) return undefined;
     // restic 0.14 leaves sockets out of snapshots; so do we, so both make the same trees.
-    if (st.isSocket()) return finished(null);
+    if (st.isSocket()) return undefined;
     if (st.isFile()) {
       await this.fileJobs.acquire();
       return pending(this.fileJob(path, name, st, parentNode).finally(() => this.fileJobs.release()));
@@ -226,15 +279,42 @@ export class Archiver {
       return finished(null);
     }
     if (node.type !== 'dir') return finished(node);
+    if (this.reuseUnchanged(path, node, parentNode)) return finished(node);
     const subtree = await this.directory(path, st, { dirRules, name }, await this.parentEntriesOf(parentNode));
     return pending(
-      subtree.done.then((id) => {
-        if (id === undefined) return null;
-        node.subtree = id;
+      subtree.done.then((done) => {
+        if (done === undefined) return null;
+        node.subtree = done.tree;
+        this.summaries.set(node, done.summary);
         this.countDirectory(node, parentNode);
         return node;
       }),
     );
+  }
+
+  /**
+   * Gives a directory the parent snapshot's tree when the survey found it exactly as the cache
+   * recorded it: nothing below it is listed, compared or encoded again.
+   */
+  private reuseUnchanged(path: Buffer, node: Node, parentNode: Node | undefined): boolean {
+    const unchanged = this.options.unchanged;
+    if (!unchanged || this.options.force || parentNode?.type !== 'dir') return false;
+    const key = pathKey(path);
+    const fingerprint = unchanged.survey.fingerprints.get(key);
+    const cached = unchanged.cache.dirs.get(key);
+    if (!fingerprint || !cached || cached.tree !== parentNode.subtree || !fingerprint.equals(cached.fingerprint)) return false;
+    node.subtree = cached.tree;
+    this.summaries.set(node, cached);
+    this.cachedDirs.set(key, cached);
+    this.reusedDirs.add(key);
+    this.countDirectory(node, parentNode);
+    this.counters.dirsUnmodified += cached.dirs;
+    this.counters.dirsReused += 1 + cached.dirs;
+    this.counters.filesUnmodified += cached.files;
+    this.counters.totalFilesProcessed += cached.files;
+    this.counters.totalBytesProcessed += cached.bytes;
+    this.emit({ type: 'unchanged-dir', path: display(path), files: cached.files, bytes: cached.bytes });
+    return true;
   }
 
   private async fileJob(path: Buffer, name: Buffer, st: BigIntStats, parentNode: Node | undefined): Promise<Node | null> {
@@ -250,15 +330,15 @@ export class Archiver {
 
   /**
    * Walks a real directory: lists it, dispatches its entries in order, and returns the future of
-   * its tree's id (undefined when it cannot be read). `within` is the directory's parent's rules
-   * (absent for a source, whose rules start fresh).
+   * its tree's id and summary (undefined when it cannot be read). `within` is the directory's
+   * parent's rules (absent for a source, whose rules start fresh).
    */
   private async directory(
     path: Buffer,
     st: BigIntStats,
     within: { dirRules: DirectoryRules | undefined; name: Buffer } | undefined,
     parent: ParentEntries | undefined,
-  ): Promise<Pending<string | undefined>> {
+  ): Promise<Pending<DirDone | undefined>> {
     let names: Buffer[];
     try {
       names = listDirectorySync(path);
@@ -270,23 +350,62 @@ export class Archiver {
     const dirRules = within?.dirRules ? await within.dirRules.subdirectory(within.name, st, names) : await rules.sourceDirectory(path, st, names);
     const kept = rules.isEmpty ? names : names.filter((name) => !dirRules.excludesName(name));
     if (parent) this.prefetchSubtrees(parent, kept);
-    const futures: Future[] = [];
+    const entries: Entry[] = [];
+    let complete = true;
     for (let start = 0; start < kept.length; start += STAT_BATCH) {
       const batch = kept.slice(start, start + STAT_BATCH);
       const paths = batch.map((name) => joinPath(path, name));
       const stats = paths.map((p) => this.stat(p));
       for (let i = 0; i < batch.length; i++) {
         const entrySt = stats[i];
-        if (!entrySt) continue;
-        futures.push(await this.dispatch(paths[i]!, batch[i]!, entrySt, parent?.get(nameKey(batch[i]!)), dirRules));
+        if (!entrySt) {
+          complete = false;
+          continue;
+        }
+        const future = await this.dispatch(paths[i]!, batch[i]!, entrySt, parent?.get(nameKey(batch[i]!)), dirRules);
+        if (future) entries.push({ name: batch[i]!, st: entrySt, future });
       }
     }
     return pending(
-      Promise.all(futures.map((f) => f.done)).then(async (nodes) => {
+      Promise.all(entries.map((e) => e.future.done)).then(async (nodes) => {
         if (parent) await this.countDeleted(parent, nodes);
-        return this.saveTree(nodes);
+        const tree = await this.saveTree(nodes);
+        const summary = this.summarize(path, entries, nodes, complete);
+        if (summary.fingerprint) this.cachedDirs.set(pathKey(path), { ...summary, fingerprint: summary.fingerprint, tree });
+        return { tree, summary };
       }),
     );
+  }
+
+  /** Counts what is below a walked directory; its fingerprint only when everything in it was read without a warning. */
+  private summarize(path: Buffer, entries: readonly Entry[], nodes: readonly (Node | null)[], complete: boolean): DirSummary {
+    const builder = this.fingerprints!.builder();
+    let files = 0;
+    let dirs = 0;
+    let bytes = 0;
+    complete &&= !this.warnedDirs.has(pathKey(path));
+    for (let i = 0; i < entries.length; i++) {
+      const { name, st } = entries[i]!;
+      const node = nodes[i];
+      if (!node) {
+        complete = false;
+        continue;
+      }
+      let child: Buffer | undefined;
+      if (node.type === 'dir') {
+        const below = this.summaries.get(node);
+        child = below?.fingerprint;
+        if (!below || !child) complete = false;
+        files += below?.files ?? 0;
+        dirs += 1 + (below?.dirs ?? 0);
+        bytes += below?.bytes ?? 0;
+      } else if (node.type === 'file') {
+        files++;
+        bytes += Number(st.size);
+      }
+      if (complete) builder.add(name, st, child);
+    }
+    return { fingerprint: complete ? builder.finish() : undefined, files, dirs, bytes };
   }
 
   /** Starts loading the parent's trees of the subdirectories the walk is about to enter. */

@@ -14,6 +14,8 @@ import { encodeTree } from '../format/tree.js';
 import type { Repository } from '../repository/repository.js';
 import { findParent, findSnapshot, saveSnapshot, type SnapshotEntry } from '../repository/snapshots.js';
 import { type ArchiveEvent, Archiver } from './archiver.js';
+import { type DirCache, readDirCache, writeDirCache } from './dir-cache.js';
+import type { DirCacheUse, Survey } from './survey.js';
 import type { ExcludeRules } from '../fs/exclude-rules.js';
 import { type BackupCounters, newCounters } from './summary.js';
 import { buildTargetTree, snapshotPaths } from './targets.js';
@@ -37,6 +39,11 @@ export interface BackupOptions {
   /** Milliseconds between index checkpoints. */
   readonly checkpointEvery?: number;
   readonly openFiles?: { wasOpenForWrite(device: bigint, inode: bigint): boolean } | undefined;
+  /**
+   * The local directory cache of this backup set: written after the snapshot; read, with the
+   * survey of the sources, to reuse the trees of unchanged directories.
+   */
+  readonly dirCache?: DirCacheUse | undefined;
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: BackupEvent) => void;
 }
@@ -146,6 +153,35 @@ async function missingPaths(paths: readonly string[]): Promise<{ path: string; m
   return missing;
 }
 
+/** The parent's directory cache with this run's survey, when the cache is the parent's and its trees are all still indexed. */
+async function unchangedDirectories(
+  repo: Repository,
+  dirCache: BackupOptions['dirCache'],
+  parent: SnapshotEntry | undefined,
+  indexFiles: readonly string[],
+): Promise<{ cache: DirCache; survey: Survey } | undefined> {
+  const survey = dirCache?.survey;
+  if (!survey) return undefined;
+  const cache = parent && (await readDirCache(dirCache.file, repo.key));
+  const present = new Set(indexFiles);
+  if (!cache || cache.snapshot !== parent.id || !cache.indexFiles.every((id) => present.has(id))) {
+    survey.cancel();
+    return undefined;
+  }
+  return { cache, survey: await survey.result };
+}
+
+/** A cache that cannot be written costs the next backup its speed, not its correctness: it is not an error. */
+async function saveDirCache(repo: Repository, file: string, snapshot: string, archiver: Archiver): Promise<void> {
+  try {
+    const indexFiles: string[] = [];
+    for await (const f of repo.backend.list('index')) indexFiles.push(f.name);
+    await writeDirCache(file, repo.key, { snapshot, indexFiles, dirs: archiver.directoryCache() });
+  } catch {
+    // The next backup walks everything, as it would without a cache.
+  }
+}
+
 export async function backup(repo: Repository, options: BackupOptions): Promise<BackupResult> {
   const started = options.time ?? new Date();
   const startMs = Date.now();
@@ -158,12 +194,13 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     throw new HoldfastError('ERR_INVALID_ARGUMENT', `nothing to back up: ${missing.map((m) => m.path).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist`);
   }
 
-  await repo.loadIndex();
+  const indexFiles = await repo.loadIndex();
   const adopted = options.dryRun ? { packs: 0, bytes: 0 } : await repo.adoptUnindexedPacks();
   const parent = options.parent ? await findSnapshot(repo, options.parent) : await findParent(repo, host, paths);
   options.onEvent?.({ type: 'start', parent: parent?.id, adoptedPacks: adopted.packs, adoptedBytes: adopted.bytes });
 
-  const archiver = new Archiver(repo, options);
+  const unchanged = options.force || options.stdin ? undefined : await unchangedDirectories(repo, options.dirCache, parent, indexFiles);
+  const archiver = new Archiver(repo, { ...options, unchanged });
   const stopCheckpoints = startCheckpoints(repo, options.checkpointEvery ?? DEFAULT_CHECKPOINT_MS, (files) =>
     options.onEvent?.({ type: 'checkpoint', indexFiles: files }),
   );
@@ -222,6 +259,7 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   };
   // The commit: the snapshot is written only after every pack and index it needs is stored.
   const snapshotId = options.dryRun ? undefined : await saveSnapshot(repo, snapshot);
+  if (snapshotId && options.dirCache && !options.stdin) await saveDirCache(repo, options.dirCache.file, snapshotId, archiver);
   return {
     snapshotId,
     snapshot,

@@ -10,6 +10,8 @@ export interface BackupCounters {
   dirsChanged: number;
   dirsUnmodified: number;
   dirsDeleted: number;
+  /** Unmodified directories whose trees came from the local directory cache, unwalked (holdfast's own). */
+  dirsReused: number;
   /** Blobs this run added to the repository. */
   dataBlobs: number;
   treeBlobs: number;
@@ -35,6 +37,7 @@ export function newCounters(): BackupCounters {
     dirsChanged: 0,
     dirsUnmodified: 0,
     dirsDeleted: 0,
+    dirsReused: 0,
     dataBlobs: 0,
     treeBlobs: 0,
     dataAdded: 0,
@@ -57,6 +60,7 @@ export function countersSummary(c: BackupCounters): Record<string, number> {
     dirs_changed: c.dirsChanged,
     dirs_unmodified: c.dirsUnmodified,
     dirs_deleted: c.dirsDeleted,
+    dirs_reused: c.dirsReused,
     data_blobs: c.dataBlobs,
     tree_blobs: c.treeBlobs,
     data_added: c.dataAdded,

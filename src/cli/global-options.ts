@@ -4,6 +4,7 @@
 import { Command, Option } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { cacheDirOf } from '../backup/dir-cache.js';
 import { Output } from '../ui/output.js';
 
 export interface GlobalOptions {
@@ -18,6 +19,7 @@ export interface GlobalOptions {
   packSize?: number;
   lock: boolean;
   cache: boolean;
+  cacheDir?: string;
 }
 
 export function addGlobalOptions(program: Command): void {
@@ -36,7 +38,8 @@ export function addGlobalOptions(program: Command): void {
     )
     .option('--pack-size <MiB>', 'target pack size in MiB, 4 to 128 (env HOLDFAST_PACK_SIZE)', (v) => Number(v))
     .option('--no-lock', 'do not lock the repository (only for read-only commands on read-only media)')
-    .option('--no-cache', 'do not use the local metadata cache');
+    .option('--cache-dir <dir>', 'directory of the local cache (env HOLDFAST_CACHE_DIR; default $XDG_CACHE_HOME/holdfast)')
+    .option('--no-cache', 'do not use the local cache (a backup then walks every directory)');
 }
 
 export function globalsOf(cmd: Command): GlobalOptions {
@@ -51,6 +54,12 @@ export function outputOf(g: GlobalOptions): Output {
 export function defaultRepositoryLocation(): string {
   const dataHome = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
   return join(dataHome, 'holdfast', 'repository');
+}
+
+/** Where the local cache lives, or undefined with --no-cache. */
+export function cacheDirectory(g: GlobalOptions): string | undefined {
+  if (!g.cache) return undefined;
+  return g.cacheDir ?? cacheDirOf(process.env);
 }
 
 /** The repository named by -r, the environment, or the default; `explicit` says which. */

@@ -12,6 +12,7 @@ export interface BackupSummary {
   dirs_changed: number;
   dirs_unmodified: number;
   dirs_deleted: number;
+  dirs_reused: number;
   data_blobs: number;
   tree_blobs: number;
   data_added: number;

@@ -2,6 +2,8 @@
 // Tests run compiled (dist/) in CI and from sources under tsx while developing; both work.
 
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface RunResult {
@@ -20,8 +22,16 @@ export interface RunOptions {
 const fromSources = import.meta.url.endsWith('.ts');
 const mainPath = fileURLToPath(new URL(fromSources ? '../../src/cli/main.ts' : '../../src/cli/main.js', import.meta.url));
 
-/** Cheap KDF parameters keep tests fast; the interop tests still let restic calibrate its own. */
-export const testEnv = { HOLDFAST_KDF: 'N=1024,r=8,p=1', HOLDFAST_PASSWORD: 'test-password', RESTIC_PASSWORD: 'test-password' };
+/**
+ * Cheap KDF parameters keep tests fast; the interop tests still let restic calibrate its own.
+ * The local cache goes to the temporary directory, not the home of whoever runs the tests.
+ */
+export const testEnv = {
+  HOLDFAST_KDF: 'N=1024,r=8,p=1',
+  HOLDFAST_PASSWORD: 'test-password',
+  RESTIC_PASSWORD: 'test-password',
+  HOLDFAST_CACHE_DIR: join(tmpdir(), 'holdfast-test-cache'),
+};
 
 export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { hostname } from 'node:os';
 import { backup, type BackupEvent, type BackupResult } from '../../backup/backup.js';
 import { scan, type ScanTotals } from '../../backup/scanner.js';
+import { prepareDirCache } from '../../backup/survey.js';
 import { snapshotPaths } from '../../backup/targets.js';
 import { countersSummary } from '../../backup/summary.js';
 import { ExitCode, HoldfastError } from '../../errors.js';
@@ -15,7 +16,7 @@ import { pathBytes } from '../../fs/paths.js';
 import { formatBytes, formatDuration } from '../../ui/format.js';
 import type { Output } from '../../ui/output.js';
 import { Progress } from '../../ui/progress.js';
-import { globalsOf, outputOf } from '../global-options.js';
+import { cacheDirectory, globalsOf, outputOf, repositoryLocation } from '../global-options.js';
 import { creatingRepository, withRepository } from '../repository.js';
 import { action } from '../run.js';
 import { addImageOptions, type ImageCliOptions, runImageBackup, wantsImage } from './backup-image.js';
@@ -125,6 +126,10 @@ class BackupProgress {
       case 'read':
         this.bytes += e.bytes;
         break;
+      case 'unchanged-dir':
+        this.files += e.files;
+        this.bytes += e.bytes;
+        break;
       case 'warning':
         this.errors++;
         this.current.delete(e.path);
@@ -179,6 +184,9 @@ export function registerBackup(program: Command): void {
         const controller = new AbortController();
         const progress = new BackupProgress(out);
         const monitor = opts.openFileLog && !opts.stdin ? new OpenFileMonitor(allPaths) : undefined;
+        const host = opts.host ?? hostname();
+        const cacheDir = cacheDirectory(g);
+        const dirCache = cacheDir && !opts.stdin ? prepareDirCache(cacheDir, repositoryLocation(g).location, host, allPaths, rules, opts.force) : undefined;
         let result: BackupResult;
         try {
           result = await withRepository(
@@ -194,7 +202,7 @@ export function registerBackup(program: Command): void {
               return backup(repo, {
                 paths: allPaths,
                 rules,
-                hostname: opts.host ?? hostname(),
+                hostname: host,
                 tags: opts.tag.flatMap((t) => t.split(',')).filter((t) => t.length > 0),
                 parent: opts.parent,
                 force: opts.force,
@@ -203,6 +211,7 @@ export function registerBackup(program: Command): void {
                 stdin: opts.stdin ? { stream: process.stdin, filename: opts.stdinFilename } : undefined,
                 checkpointEvery: parseDuration(opts.checkpointInterval),
                 openFiles: monitor,
+                dirCache,
                 signal: controller.signal,
                 onEvent: progress.onEvent,
               });
@@ -215,6 +224,7 @@ export function registerBackup(program: Command): void {
           }
           throw err;
         } finally {
+          dirCache?.survey?.cancel();
           await monitor?.stop();
         }
         progress.bar.stop();
