@@ -3,7 +3,7 @@
 
 import { hostname } from 'node:os';
 import { backup } from '../backup/backup.js';
-import { cacheDirOf } from '../backup/dir-cache.js';
+import { cacheDirOf } from '../repository/local-cache.js';
 import { prepareDirCache } from '../backup/survey.js';
 import { snapshotPaths } from '../backup/targets.js';
 import { countersSummary } from '../backup/summary.js';

@@ -6,7 +6,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { openBackend } from '../backend/location.js';
 import { isRestLocation, parseRestLocation } from '../backend/rest-url.js';
 import { HoldfastError } from '../errors.js';
+import { indexCacheFile } from '../repository/index-cache.js';
 import { openRepository } from '../repository/keys.js';
+import { cacheDirOf } from '../repository/local-cache.js';
 import { RepositoryLock } from '../repository/locks.js';
 import type { Repository } from '../repository/repository.js';
 import type { LogSink } from './agent-log.js';
@@ -37,7 +39,8 @@ export class PlanRepository {
     context.secrets.add(password);
     const backend = await openBackend(config.location, { caCertFile: config.cacert });
     try {
-      return new PlanRepository(await openRepository(backend, password), config, context);
+      const indexCache = indexCacheFile(cacheDirOf(context.env), config.location);
+      return new PlanRepository(await openRepository(backend, password, { indexCacheFile: indexCache }), config, context);
     } catch (err) {
       await backend.close().catch(() => undefined);
       throw err;

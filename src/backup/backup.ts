@@ -260,6 +260,8 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
   // The commit: the snapshot is written only after every pack and index it needs is stored.
   const snapshotId = options.dryRun ? undefined : await saveSnapshot(repo, snapshot);
   if (snapshotId && options.dirCache && !options.stdin) await saveDirCache(repo, options.dirCache.file, snapshotId, archiver);
+  // The index files this run wrote are in memory already: the next command need not read them.
+  if (snapshotId) await repo.saveIndexCache();
   return {
     snapshotId,
     snapshot,

@@ -7,13 +7,10 @@
 // are in the repository) and only while every index file it saw is still there: prune and
 // repair rewrite the index, and may have removed blobs those trees need.
 
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { corrupt } from '../errors.js';
-import { type CryptoKey, open, seal } from '../format/crypto.js';
+import type { CryptoKey } from '../format/crypto.js';
 import { idToBytes } from '../format/id.js';
+import { cacheFile, readSealedFile, writeSealedFile } from '../repository/local-cache.js';
 import { FINGERPRINT_SIZE } from './dir-fingerprint.js';
 
 export interface CachedDir {
@@ -42,15 +39,9 @@ const COUNTS_SIZE = 16;
 /** A path as a map key: its bytes one to one, whatever their encoding. */
 export const pathKey = (path: Buffer): string => path.toString('latin1');
 
-/** The local cache's directory unless an option names one: $HOLDFAST_CACHE_DIR, else $XDG_CACHE_HOME/holdfast (restic: $XDG_CACHE_HOME/restic). */
-export function cacheDirOf(env: NodeJS.ProcessEnv): string {
-  return env.HOLDFAST_CACHE_DIR || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'holdfast');
-}
-
 /** The cache file of a backup set. Its name reveals none of what it is for. */
 export function dirCacheFile(cacheDir: string, location: string, host: string, paths: readonly string[]): string {
-  const digest = createHash('sha256').update([location, host, ...paths].join('\0')).digest('hex');
-  return join(cacheDir, 'dirs', digest);
+  return cacheFile(cacheDir, 'dirs', location, host, ...paths);
 }
 
 export function encodeDirCache(cache: DirCache): Buffer {
@@ -92,19 +83,16 @@ export function decodeDirCache(data: Buffer): DirCache {
 
 /** The cache in `file`, or undefined when there is none or it cannot be read with this key. */
 export async function readDirCache(file: string, key: CryptoKey): Promise<DirCache | undefined> {
+  const data = await readSealedFile(file, key);
   try {
-    return decodeDirCache(open(key, await readFile(file)));
+    return data && decodeDirCache(data);
   } catch {
     return undefined;
   }
 }
 
-/** Replaces the cache file atomically: a run killed meanwhile leaves the old one or the new one. */
 export async function writeDirCache(file: string, key: CryptoKey, cache: DirCache): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, seal(key, encodeDirCache(cache)), { mode: 0o600 });
-  await rename(temp, file);
+  await writeSealedFile(file, key, encodeDirCache(cache));
 }
 
 function u32(n: number): Buffer {

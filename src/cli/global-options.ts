@@ -4,7 +4,7 @@
 import { Command, Option } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { cacheDirOf } from '../backup/dir-cache.js';
+import { cacheDirOf } from '../repository/local-cache.js';
 import { Output } from '../ui/output.js';
 
 export interface GlobalOptions {

@@ -5,10 +5,11 @@ import type { Backend } from '../backend/backend.js';
 import { openBackend } from '../backend/location.js';
 import { isRestLocation } from '../backend/rest-url.js';
 import { HoldfastError } from '../errors.js';
+import { indexCacheFile } from '../repository/index-cache.js';
 import { initRepository, openRepository } from '../repository/keys.js';
 import { RepositoryLock } from '../repository/locks.js';
 import type { Repository, RepositoryOptions } from '../repository/repository.js';
-import { type GlobalOptions, repositoryLocation } from './global-options.js';
+import { cacheDirectory, type GlobalOptions, repositoryLocation } from './global-options.js';
 import { readNewPassword, readPassword } from './password.js';
 
 export type LockMode = 'none' | 'shared' | 'exclusive';
@@ -18,9 +19,11 @@ export function repositoryOptions(g: GlobalOptions): RepositoryOptions {
   if (packSizeMiB !== undefined && !(packSizeMiB >= 4 && packSizeMiB <= 128)) {
     throw new HoldfastError('ERR_INVALID_ARGUMENT', `--pack-size must be between 4 and 128 MiB, got ${packSizeMiB}`);
   }
+  const cacheDir = cacheDirectory(g);
   return {
     compression: g.compression as RepositoryOptions['compression'],
     packSize: packSizeMiB === undefined ? undefined : packSizeMiB * 1024 * 1024,
+    indexCacheFile: cacheDir && indexCacheFile(cacheDir, repositoryLocation(g).location),
   };
 }
 

@@ -181,6 +181,55 @@ export class MasterIndex {
     return n;
   }
 
+  /**
+   * The table as it is in memory, for a local cache: loading it back costs a copy, where reading
+   * the index files costs decrypting, parsing and inserting every blob. Undefined while there are
+   * duplicate locations (rare; those indexes are simply read from the repository).
+   */
+  toBytes(): Buffer[] | undefined {
+    if (this.duplicates.size > 0) return undefined;
+    const header = Buffer.allocUnsafe(12);
+    header.writeUInt32LE(this.capacity, 0);
+    header.writeUInt32LE(this.count, 4);
+    header.writeUInt32LE(this.packIds.length, 8);
+    const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    return [header, ...this.packIds.map((id) => Buffer.from(id, 'hex')), this.ids, bytes(this.pack), bytes(this.offset), bytes(this.length), bytes(this.uncompressed), bytes(this.types)];
+  }
+
+  /** Fills this empty index with a table from toBytes(); throws on bytes that cannot be one. */
+  fillFrom(data: Buffer): void {
+    if (this.count > 0 || this.packIds.length > 0) throw new Error('fillFrom needs an empty index');
+    let at = 0;
+    const take = (n: number): Buffer => {
+      if (at + n > data.length) throw new RangeError('index table is truncated');
+      const b = data.subarray(at, at + n);
+      at += n;
+      return b;
+    };
+    // Typed arrays need aligned storage: each part is copied out of the decrypted bytes.
+    const copy = (n: number): ArrayBuffer => {
+      const b = take(n);
+      return b.buffer.slice(b.byteOffset, b.byteOffset + n) as ArrayBuffer;
+    };
+    const capacity = take(4).readUInt32LE(0);
+    const count = take(4).readUInt32LE(0);
+    const packs = take(4).readUInt32LE(0);
+    if (capacity === 0 || (capacity & (capacity - 1)) !== 0 || count * 2 > capacity) throw new RangeError('index table has a bad size');
+    const packIds = Array.from({ length: packs }, () => take(ID_BYTES).toString('hex'));
+    const ids = Buffer.from(copy(capacity * ID_BYTES));
+    const pack = new Uint32Array(copy(capacity * 4));
+    const offset = new Float64Array(copy(capacity * 8));
+    const length = new Uint32Array(copy(capacity * 4));
+    const uncompressed = new Uint32Array(copy(capacity * 4));
+    const types = new Uint8Array(copy(capacity));
+    if (at !== data.length) throw new RangeError('index table has trailing bytes');
+    Object.assign(this, { capacity, count, ids, pack, offset, length, uncompressed, types });
+    packIds.forEach((id, p) => {
+      this.packIds.push(id);
+      this.packNumber.set(id, p);
+    });
+  }
+
   private at(slot: number, id: string): BlobLocation {
     const u = this.uncompressed[slot]!;
     return {

@@ -12,6 +12,7 @@ import { decodeIndexFile, encodeIndexFile, type IndexPack } from '../format/inde
 import { type BlobType, checkBlobsFitHeader, decodePackHeader, EAGER_TRAILER_READ, type PackedBlob, parsePackTrailer, TRAILER_SIZE } from '../format/pack.js';
 import { forEachLimited } from '../concurrency.js';
 import { CryptoPool, type SealedView } from './crypto-pool.js';
+import { readIndexCache, writeIndexCache } from './index-cache.js';
 import { MasterIndex } from './master-index.js';
 import { PackFiles } from './pack-files.js';
 import { type FinishedPack, Packer } from './packer.js';
@@ -29,6 +30,8 @@ export interface RepositoryOptions {
   readonly workers?: number;
   /** Seal and count blobs but store nothing (backup --dry-run). */
   readonly dryRun?: boolean;
+  /** Where the master index is cached locally (see index-cache.ts); none when undefined. */
+  readonly indexCacheFile?: string | undefined;
 }
 
 export interface SaveResult {
@@ -61,6 +64,15 @@ export class Repository {
   private readonly uploads = new Set<Promise<void>>();
   /** Packs stored since the last index file was written. */
   private unindexed: IndexPack[] = [];
+  /**
+   * The index files the master index holds: what a local copy of it is made of. Undefined before
+   * the first load, and for good after a second one (which adds to an index that may have
+   * changed meanwhile, as in a prune).
+   */
+  private indexFiles: Set<string> | undefined;
+  private indexLoads = 0;
+  /** The local copy holds what the master index holds. */
+  private indexCacheCurrent = false;
   private uploadError: Error | undefined;
   private readonly packSize: number;
   private readonly dataLevel: number;
@@ -149,16 +161,53 @@ export class Repository {
 
   // ---- index ----
 
-  /** Loads every index file into the master index. Returns the ids of the files loaded. */
+  /**
+   * Loads every index file into the master index: from the local copy when there is one made of
+   * index files that all still exist, then the files added since. Returns the ids of all files.
+   */
   async loadIndex(onFile?: (id: string) => void): Promise<string[]> {
     const ids: string[] = [];
     for await (const f of this.backend.list('index')) ids.push(f.name);
-    await forEachLimited(ids, 4, async (id) => {
+    const loaded = new Set<string>();
+    const cacheFile = this.options.indexCacheFile;
+    const fresh = this.indexLoads++ === 0 && this.index.size === 0;
+    if (cacheFile && fresh) {
+      const cached = await readIndexCache(cacheFile, this.key);
+      const present = new Set(ids);
+      if (cached && [...cached.indexFiles].every((id) => present.has(id)) && this.fillIndex(cached.table)) {
+        for (const id of cached.indexFiles) loaded.add(id);
+      }
+    }
+    const toRead = ids.filter((id) => !loaded.has(id));
+    await forEachLimited(toRead, 4, async (id) => {
       const doc = decodeIndexFile(await this.loadUnpacked('index', id));
       for (const p of doc.packs) this.index.addPack(p.id, p.blobs);
+      loaded.add(id);
       onFile?.(id);
     });
+    this.indexFiles = fresh ? loaded : undefined;
+    this.indexCacheCurrent = toRead.length === 0;
+    await this.saveIndexCache();
     return ids;
+  }
+
+  private fillIndex(table: Buffer): boolean {
+    try {
+      this.index.fillFrom(table);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Keeps a local copy of the master index when it holds exactly the loaded and written index
+   * files (nothing stored but not yet indexed). A copy that cannot be written is no error.
+   */
+  async saveIndexCache(): Promise<void> {
+    const cacheFile = this.options.indexCacheFile;
+    if (!cacheFile || !this.indexFiles || this.indexCacheCurrent || this.unindexed.length > 0 || this.options.dryRun) return;
+    this.indexCacheCurrent = await writeIndexCache(cacheFile, this.key, this.index, this.indexFiles).catch(() => false);
   }
 
   // ---- blobs ----
@@ -375,7 +424,10 @@ export class Repository {
         blobs += p.blobs.length;
       }
       try {
-        ids.push(await this.saveUnpacked('index', encodeIndexFile({ packs: batch })));
+        const id = await this.saveUnpacked('index', encodeIndexFile({ packs: batch }));
+        ids.push(id);
+        this.indexFiles?.add(id);
+        this.indexCacheCurrent = false;
       } catch (err) {
         this.unindexed.unshift(...batch);
         throw err;
