@@ -44,6 +44,8 @@ export async function fileBackupBenchmark(): Promise<Step[]> {
   const tree = linuxTree();
   const work = join(benchRoot, 'file-backup');
   await rm(work, { recursive: true, force: true });
+  // Fresh repositories: restic's cache for them starts empty (a new repository id), so does ours.
+  await rm(join(env.XDG_CACHE_HOME, 'holdfast'), { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   const resticRepo = join(work, 'restic-repo');
   const holdfastRepo = join(work, 'holdfast-repo');
