@@ -45,15 +45,21 @@ export class Semaphore {
   }
 }
 
-/** Runs `fn` over items with at most `limit` running at once; the first failure is thrown after all settle. */
-export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+/**
+ * Runs `fn` over items with at most `limit` running at once; the first failure is thrown after all
+ * settle. Items are taken as they are needed, so a generator's items need not all exist at once.
+ */
+export async function forEachLimited<T>(items: Iterable<T>, limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  const iterator = items[Symbol.iterator]();
   let next = 0;
   let failure: { error: unknown } | undefined;
-  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length && !failure) {
+  const runners = Array.from({ length: limit }, async () => {
+    while (!failure) {
+      const item = iterator.next();
+      if (item.done) return;
       const i = next++;
       try {
-        await fn(items[i]!, i);
+        await fn(item.value, i);
       } catch (error) {
         failure ??= { error };
       }
