@@ -26,8 +26,12 @@ export interface Backend {
   create(): Promise<void>;
   /** Size of a file; throws ERR_NOT_FOUND when it does not exist. */
   stat(h: Handle): Promise<FileInfo>;
-  /** The file's bytes, or `length` bytes from `offset`. Throws ERR_NOT_FOUND; a short read is ERR_CORRUPT. */
-  read(h: Handle, range?: { offset: number; length: number }): Promise<Buffer>;
+  /**
+   * The file's bytes, or `length` bytes from `offset`. Throws ERR_NOT_FOUND; a short read is ERR_CORRUPT.
+   * A backend may read into `into` when the bytes fit (the result is then a view of it), so that a
+   * caller reading many pieces reuses one buffer; callers use the result either way.
+   */
+  read(h: Handle, range?: { offset: number; length: number }, into?: Buffer): Promise<Buffer>;
   /**
    * Stores a new file durably before resolving. Never overwrites: writing a content-addressed
    * name that exists with the same size succeeds (a retry); the config is refused if present.

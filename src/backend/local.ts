@@ -54,7 +54,7 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async read(h: Handle, range?: { offset: number; length: number }): Promise<Buffer> {
+  async read(h: Handle, range?: { offset: number; length: number }, into?: Buffer): Promise<Buffer> {
     const path = this.pathOf(h);
     let fh;
     try {
@@ -66,7 +66,7 @@ export class LocalBackend implements Backend {
     try {
       const offset = range?.offset ?? 0;
       const length = range?.length ?? (await fh.stat()).size - offset;
-      const buf = Buffer.allocUnsafe(Math.max(0, length));
+      const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(Math.max(0, length));
       let done = 0;
       while (done < length) {
         const { bytesRead } = await fh.read(buf, done, length - done, offset + done);

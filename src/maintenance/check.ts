@@ -9,6 +9,7 @@ import type { BlobLocation } from '../repository/master-index.js';
 import { forEachLimited } from '../concurrency.js';
 import type { Repository } from '../repository/repository.js';
 import { TreeLoader } from '../repository/tree-loader.js';
+import { verifyPackData } from './pack-data.js';
 import { type ReadDataSubset, selectPacks } from './read-data-subset.js';
 
 export interface CheckOptions {
@@ -122,9 +123,9 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
   if (options.readData) {
     const selected = selectPacks([...packs.keys()].filter((id) => sizes.has(id)), sizes, options.readData === true ? undefined : options.readData);
     report({ type: 'phase', phase: 'read-data', total: selected.length });
-    // One pack per worker, and one more being read.
-    await forEachLimited(selected, 3, async (packId) => {
-      const n = await readPack(repo, packId, packs.get(packId)!, error);
+    // Each pack keeps the workers busy by itself; a second hides the latency of its reads.
+    await forEachLimited(selected, 2, async (packId) => {
+      const n = await readPack(repo, packId, sizes.get(packId)!, packs.get(packId)!, error);
       bytesRead += n;
       packsRead++;
       report({ type: 'progress', done: packsRead, total: selected.length, bytes: bytesRead });
@@ -187,22 +188,19 @@ async function checkTree(trees: TreeLoader, index: Repository['index'], rootId: 
   }
 }
 
-async function readPack(repo: Repository, packId: string, indexed: BlobLocation[], error: (m: string) => void): Promise<number> {
-  let bytes: Buffer;
-  try {
-    bytes = await repo.backend.read({ type: 'data', name: packId });
-  } catch (err) {
-    error(`pack ${packId}: ${describe(err)}`);
+/** Reads a pack of `size` bytes, verifying it and every blob in it; returns the bytes read. */
+async function readPack(repo: Repository, packId: string, size: number, indexed: BlobLocation[], error: (m: string) => void): Promise<number> {
+  const data = await verifyPackData(repo, packId, size, indexed);
+  if ('readError' in data) {
+    error(`pack ${packId}: ${describe(data.readError)}`);
     return 0;
   }
-  const size = bytes.length;
   let expected = 0;
   for (const b of indexed) {
     if (b.offset !== expected) error(`pack ${packId}: blobs are not contiguous at offset ${expected}`);
     expected = b.offset + b.length;
   }
-  // The pack moves to a worker, which checks its hash and every blob in it.
-  for (const problem of await repo.verifyPack(bytes, packId, indexed)) error(`pack ${packId}: ${problem}`);
+  for (const problem of data.problems) error(`pack ${packId}: ${problem}`);
   return size;
 }
 

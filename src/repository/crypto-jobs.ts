@@ -33,14 +33,13 @@ export interface HashJob extends JobBytes {
   readonly kind: 'hash';
 }
 
-/** A whole pack: its SHA-256 must equal its id and every listed blob must verify. */
-export interface VerifyPackJob extends JobBytes {
-  readonly kind: 'verify-pack';
-  readonly packId: string;
+/** A piece of a pack: every listed blob (offsets within the job's bytes) must verify. */
+export interface VerifyBlobsJob extends JobBytes {
+  readonly kind: 'verify-blobs';
   readonly blobs: readonly { readonly id: string; readonly offset: number; readonly length: number; readonly uncompressedLength?: number | undefined }[];
 }
 
-export type CryptoJob = SealJob | OpenJob | HashJob | VerifyPackJob;
+export type CryptoJob = SealJob | OpenJob | HashJob | VerifyBlobsJob;
 
 export interface CryptoBatch {
   readonly seq: number;
@@ -55,7 +54,7 @@ export type CryptoResult =
   | { readonly kind: 'seal'; readonly id: string; readonly offset: number; readonly length: number; readonly uncompressedLength?: number | undefined }
   | { readonly kind: 'open'; readonly offset: number; readonly length: number }
   | { readonly kind: 'hash'; readonly id: string }
-  | { readonly kind: 'pack-verified'; readonly problems: readonly string[] }
+  | { readonly kind: 'blobs-verified'; readonly problems: readonly string[] }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };
 
 export interface CryptoResults {

@@ -6,14 +6,14 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { HoldfastError, type ErrorCode } from '../errors.js';
 import type { CryptoKey } from '../format/crypto.js';
-import type { CryptoBatch, CryptoJob, CryptoResult, CryptoResults, KeyMaterial, VerifyPackJob } from './crypto-jobs.js';
+import type { CryptoBatch, CryptoJob, CryptoResult, CryptoResults, KeyMaterial, VerifyBlobsJob } from './crypto-jobs.js';
 import { startWorker } from './start-worker.js';
 
 type JobSpec =
   | { kind: 'seal'; level: number; id?: string | undefined }
   | { kind: 'open'; uncompressedLength?: number | undefined; expectedId?: string | undefined }
   | { kind: 'hash' }
-  | { kind: 'verify-pack'; packId: string; blobs: VerifyPackJob['blobs'] };
+  | { kind: 'verify-blobs'; blobs: VerifyBlobsJob['blobs'] };
 
 /** A job's result; `bytes` is a view into a batch buffer that is reused as soon as `deliver` returns. */
 type Deliver = (result: CryptoResult, bytes: Buffer | undefined) => void;
@@ -98,24 +98,13 @@ export class CryptoPool {
   }
 
   /**
-   * Verifies a whole pack on a worker: its hash against its id, and every listed blob. Returns the
-   * problems found. A pack buffer that owns its memory moves to the worker without a copy.
+   * Verifies the stored blobs side by side in `bytes` (a piece of a pack, offsets within it) on a
+   * worker; returns the problems found. `bytes` is copied before this returns.
    */
-  verifyPack(pack: Buffer, packId: string, blobs: VerifyPackJob['blobs']): Promise<string[]> {
-    const spec: JobSpec = { kind: 'verify-pack', packId, blobs };
-    const take = (r: CryptoResult): string[] => {
-      if (r.kind !== 'pack-verified') throw new Error('unexpected worker result');
+  verifyBlobs(bytes: Uint8Array, blobs: VerifyBlobsJob['blobs']): Promise<string[]> {
+    return this.submit({ kind: 'verify-blobs', blobs }, bytes, (r) => {
+      if (r.kind !== 'blobs-verified') throw new Error('unexpected worker result');
       return [...r.problems];
-    };
-    const owned = pack.byteOffset === 0 && pack.byteLength === pack.buffer.byteLength && pack.buffer instanceof ArrayBuffer;
-    if (!owned) return this.submit(spec, pack, take);
-    return new Promise<string[]>((resolve, reject) => {
-      const job = { ...spec, offset: 0, length: pack.byteLength } as CryptoJob;
-      const deliver: Deliver = (r) => {
-        if (r.kind === 'error') reject(new HoldfastError(r.code as ErrorCode, r.message));
-        else resolve(take(r));
-      };
-      this.post([{ job, deliver, reject }], pack.buffer as ArrayBuffer);
     });
   }
 
@@ -192,7 +181,7 @@ export class CryptoPool {
   }
 
   /** Sends jobs whose bytes are in `buffer` to the least busy worker. */
-  private post(pending: Pending[], buffer: ArrayBuffer, used = buffer.byteLength): void {
+  private post(pending: Pending[], buffer: ArrayBuffer, used: number): void {
     // Least busy first; among equals, the one after the last chosen, so idle workers take turns.
     const n = this.slots.length;
     let slot = this.slots[(this.seq + 1) % n]!;

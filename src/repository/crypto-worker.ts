@@ -16,6 +16,8 @@ const key: CryptoKey = {
 };
 const zstd = await loadZstd();
 const processed = garbageBudget(16 * 1024 * 1024);
+/** Verifying leaves the decrypted blobs behind, all short-lived: they go often, and cheaply. */
+const verified = garbageBudget(2 * 1024 * 1024, 'young');
 
 /** Room a job's result may need in the results buffer. */
 function resultRoom(job: CryptoJob): number {
@@ -23,6 +25,9 @@ function resultRoom(job: CryptoJob): number {
   if (job.kind === 'open') return Math.max(job.uncompressedLength ?? 0, job.length);
   return 0;
 }
+
+/** Bytes a verifying job leaves as garbage: it decrypts into new buffers. */
+const garbageOf = (job: CryptoJob): number => (job.kind === 'verify-blobs' ? job.length : 0);
 
 /**
  * Seals a blob straight into `out` at `at`: compressed in place when that makes it smaller, else
@@ -72,14 +77,13 @@ function run(job: CryptoJob, data: Buffer, out: Buffer, at: number): CryptoResul
       const { length, uncompressedLength } = sealInto(out, at, data, job.level);
       return { kind: 'seal', id, offset: at, length, uncompressedLength };
     }
-    case 'verify-pack': {
-      if (hashId(data) !== job.packId) return { kind: 'pack-verified', problems: ['Pack ID does not match, the pack file is damaged'] };
+    case 'verify-blobs': {
       const problems: string[] = [];
       for (const b of job.blobs) {
         const problem = verifyBlob(data.subarray(b.offset, b.offset + b.length), b.uncompressedLength, b.id);
         if (problem) problems.push(problem);
       }
-      return { kind: 'pack-verified', problems };
+      return { kind: 'blobs-verified', problems };
     }
     case 'open': {
       let plain = open(key, data);
@@ -95,7 +99,11 @@ function run(job: CryptoJob, data: Buffer, out: Buffer, at: number): CryptoResul
 
 parentPort!.on('message', (batch: CryptoBatch) => {
   let room = 0;
-  for (const job of batch.jobs) room += resultRoom(job);
+  let garbage = 0;
+  for (const job of batch.jobs) {
+    room += resultRoom(job);
+    garbage += garbageOf(job);
+  }
   // The main thread sends back spent result buffers so that batches do not allocate new ones.
   const outBuffer = batch.spare && batch.spare.byteLength >= room ? batch.spare : new ArrayBuffer(room);
   const out = Buffer.from(outBuffer);
@@ -118,4 +126,5 @@ parentPort!.on('message', (batch: CryptoBatch) => {
   }
   parentPort!.postMessage(message, transfer);
   processed(room);
+  verified(garbage);
 });

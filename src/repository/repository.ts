@@ -241,11 +241,12 @@ export class Repository {
   }
 
   /**
-   * Verifies a whole pack read into memory, on a worker: its hash and every blob the index lists.
-   * Returns the problems found. The caller gives up `bytes`.
+   * Verifies, on a worker, the blobs in a piece of a pack read into memory (offsets within `bytes`):
+   * their MACs, decompression and plaintext hashes. Returns the problems found. `bytes` is copied
+   * before this returns.
    */
-  verifyPack(bytes: Buffer, packId: string, blobs: readonly PackedBlob[]): Promise<string[]> {
-    return this.crypto().verifyPack(bytes, packId, blobs.map((b) => ({ id: b.id, offset: b.offset, length: b.length, uncompressedLength: b.uncompressedLength })));
+  verifyBlobs(bytes: Uint8Array, blobs: readonly PackedBlob[]): Promise<string[]> {
+    return this.crypto().verifyBlobs(bytes, blobs.map((b) => ({ id: b.id, offset: b.offset, length: b.length, uncompressedLength: b.uncompressedLength })));
   }
 
   /** Decrypts a blob already read from a pack (restore reads many blobs of a pack at once). */
