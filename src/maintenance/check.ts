@@ -5,10 +5,12 @@ import { HoldfastError } from '../errors.js';
 import { decodeIndexFile } from '../format/index-file.js';
 import { decodeSnapshot } from '../format/snapshot.js';
 import { packSizeOf, type PackedBlob } from '../format/pack.js';
+import { garbageBudget } from '../repository/collect-garbage.js';
 import type { BlobLocation } from '../repository/master-index.js';
 import { forEachLimited } from '../concurrency.js';
 import type { Repository } from '../repository/repository.js';
 import { TreeLoader } from '../repository/tree-loader.js';
+import { BlobSet } from './blob-set.js';
 import { verifyPackData } from './pack-data.js';
 import { type ReadDataSubset, selectPacks } from './read-data-subset.js';
 
@@ -52,6 +54,11 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
     report({ type: 'hint', message });
   };
 
+  // Garbage goes after the phases that leave much behind (the decoded index files, the trees):
+  // V8 would keep it until memory runs short, and the peak is what a check costs the machine.
+  const collect = garbageBudget(Infinity);
+  const phaseDone = () => collect(Infinity);
+
   // 1. Index files: each must authenticate, match its name, and parse.
   const indexIds: string[] = [];
   for await (const f of repo.list('index')) indexIds.push(f.name);
@@ -69,42 +76,78 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
     }
     report({ type: 'progress', done: ++done, total: indexIds.length });
   });
+  phaseDone();
 
-  // 2. Pack files: every indexed pack exists with the size its index entries add up to.
-  const packs = repo.index.packs();
+  // 2. Pack files: every indexed pack exists with the size its index entries add up to. The
+  // index's packs are gone through one at a time here and below: as objects, all of them would
+  // take more memory than the index itself.
   const sizes = new Map<string, number>();
   for await (const f of repo.list('data')) sizes.set(f.name, f.size);
-  report({ type: 'phase', phase: 'packs', total: packs.size });
-  for (const [packId, blobs] of packs) {
+  report({ type: 'phase', phase: 'packs', total: repo.index.packCount });
+  const indexed = new Set<string>();
+  const present = new Set<string>();
+  for (const { id: packId, blobs } of indexedPacks(repo)) {
+    indexed.add(packId);
     const size = sizes.get(packId);
     if (size === undefined) error(`pack ${packId} does not exist`);
     else if (size !== packSizeOf(blobs)) error(`pack ${packId}: unexpected file size: got ${size}, expected ${packSizeOf(blobs)}`);
+    else present.add(packId);
     const types = new Set(blobs.map((b) => b.type));
     if (types.size > 1) hint(`pack ${packId.slice(0, 8)} mixes data and tree blobs`);
   }
-  for (const packId of sizes.keys()) if (!packs.has(packId)) hint(`pack ${packId.slice(0, 8)} is not referenced in any index`);
+  for (const packId of sizes.keys()) if (!indexed.has(packId)) hint(`pack ${packId.slice(0, 8)} is not referenced in any index`);
 
   // 3. Pack headers: each existing pack's own header lists exactly what the index says.
-  const present = [...packs].filter(([id, blobs]) => sizes.get(id) === packSizeOf(blobs));
-  report({ type: 'phase', phase: 'headers', total: present.length });
+  report({ type: 'phase', phase: 'headers', total: present.size });
   done = 0;
-  await forEachLimited(present, 8, async ([packId, indexed]) => {
+  await forEachLimited(indexedPacks(repo, present), 8, async ({ id: packId, blobs }) => {
     try {
       const header = await repo.readPackHeader(packId, sizes.get(packId));
-      compareHeader(packId, header, indexed, error);
+      compareHeader(packId, header, blobs, error);
     } catch (err) {
       error(`pack ${packId}: ${describe(err)}`);
     }
-    report({ type: 'progress', done: ++done, total: present.length });
+    report({ type: 'progress', done: ++done, total: present.size });
   });
 
   // 4. Snapshots and every tree they reach: trees load and decode, data blobs are indexed.
   const snapshotIds: string[] = [];
   for await (const f of repo.list('snapshots')) snapshotIds.push(f.name);
   report({ type: 'phase', phase: 'snapshots', total: snapshotIds.length });
-  const seenTrees = new Set<string>();
+  const trees = await checkSnapshots(repo, snapshotIds, error, report);
+  phaseDone();
+
+  // 5. Pack contents, when asked: the whole file hashes to its name, every blob opens and verifies.
+  let packsRead = 0;
+  let bytesRead = 0;
+  if (options.readData) {
+    const selected = new Set(selectPacks([...indexed].filter((id) => sizes.has(id)), sizes, options.readData === true ? undefined : options.readData));
+    report({ type: 'phase', phase: 'read-data', total: selected.size });
+    // Each pack keeps the workers busy by itself; a second hides the latency of its reads.
+    await forEachLimited(indexedPacks(repo, selected), 2, async ({ id: packId, blobs }) => {
+      const n = await readPack(repo, packId, sizes.get(packId)!, blobs, error);
+      bytesRead += n;
+      packsRead++;
+      report({ type: 'progress', done: packsRead, total: selected.size, bytes: bytesRead });
+    });
+  }
+  return { errors, hints, indexFiles: indexIds.length, packs: indexed.size, snapshots: snapshotIds.length, trees, packsRead, bytesRead };
+}
+
+/** The index's packs with their blobs sorted by offset, one at a time; only those in `only` when given. */
+function* indexedPacks(repo: Repository, only?: ReadonlySet<string>): IterableIterator<{ id: string; blobs: BlobLocation[] }> {
+  // A pack listed without blobs has nothing to check: it counts as not indexed.
+  for (const pack of repo.index.packsOneByOne(only ? (id) => !only.has(id) : undefined)) if (pack.blobs.length > 0) yield pack;
+}
+
+/**
+ * Walks the trees of every snapshot, each tree once; returns how many there are. The loader, and
+ * the tree packs it keeps, are let go when the walk is done.
+ */
+async function checkSnapshots(repo: Repository, snapshotIds: readonly string[], error: (m: string) => void, report: (e: CheckEvent) => void): Promise<number> {
+  const seen = new BlobSet();
   const trees = new TreeLoader(repo);
-  done = 0;
+  let done = 0;
   for (const id of snapshotIds) {
     let root: string;
     try {
@@ -113,25 +156,10 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
       error(`snapshot ${id}: ${describe(err)}`);
       continue;
     }
-    await checkTree(trees, repo.index, root, `snapshot ${id.slice(0, 8)}`, seenTrees, error);
+    await checkTree(trees, repo.index, root, `snapshot ${id.slice(0, 8)}`, seen, error);
     report({ type: 'progress', done: ++done, total: snapshotIds.length });
   }
-
-  // 5. Pack contents, when asked: the whole file hashes to its name, every blob opens and verifies.
-  let packsRead = 0;
-  let bytesRead = 0;
-  if (options.readData) {
-    const selected = selectPacks([...packs.keys()].filter((id) => sizes.has(id)), sizes, options.readData === true ? undefined : options.readData);
-    report({ type: 'phase', phase: 'read-data', total: selected.length });
-    // Each pack keeps the workers busy by itself; a second hides the latency of its reads.
-    await forEachLimited(selected, 2, async (packId) => {
-      const n = await readPack(repo, packId, sizes.get(packId)!, packs.get(packId)!, error);
-      bytesRead += n;
-      packsRead++;
-      report({ type: 'progress', done: packsRead, total: selected.length, bytes: bytesRead });
-    });
-  }
-  return { errors, hints, indexFiles: indexIds.length, packs: packs.size, snapshots: snapshotIds.length, trees: seenTrees.size, packsRead, bytesRead };
+  return seen.size;
 }
 
 function compareHeader(packId: string, header: PackedBlob[], indexed: BlobLocation[], error: (m: string) => void): void {
@@ -149,7 +177,7 @@ const validTypes = new Set(['file', 'dir', 'symlink', 'dev', 'chardev', 'fifo', 
 /** Trees loading at once while checking: each is a read and a decryption, mostly waiting. */
 const TREE_LOADS = 16;
 
-async function checkTree(trees: TreeLoader, index: Repository['index'], rootId: string, where: string, seen: Set<string>, error: (m: string) => void): Promise<void> {
+async function checkTree(trees: TreeLoader, index: Repository['index'], rootId: string, where: string, seen: BlobSet, error: (m: string) => void): Promise<void> {
   const pending: { id: string; path: string }[] = [{ id: rootId, path: '/' }];
   const visit = async (id: string, path: string): Promise<void> => {
     let nodes;
@@ -179,8 +207,7 @@ async function checkTree(trees: TreeLoader, index: Repository['index'], rootId: 
   while (pending.length > 0 || running.size > 0) {
     while (pending.length > 0 && running.size < TREE_LOADS) {
       const { id, path } = pending.pop()!;
-      if (seen.has(id)) continue;
-      seen.add(id);
+      if (!seen.add('tree', id)) continue;
       const visiting: Promise<void> = visit(id, path).finally(() => running.delete(visiting));
       running.add(visiting);
     }
