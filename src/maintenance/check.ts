@@ -5,7 +5,7 @@ import { HoldfastError } from '../errors.js';
 import { decodeIndexFile } from '../format/index-file.js';
 import { decodeSnapshot } from '../format/snapshot.js';
 import { packSizeOf, type PackedBlob } from '../format/pack.js';
-import { garbageBudget } from '../repository/collect-garbage.js';
+import { releaseMemory } from '../repository/collect-garbage.js';
 import type { BlobLocation } from '../repository/master-index.js';
 import { forEachLimited } from '../concurrency.js';
 import type { Repository } from '../repository/repository.js';
@@ -54,11 +54,6 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
     report({ type: 'hint', message });
   };
 
-  // Garbage goes after the phases that leave much behind (the decoded index files, the trees):
-  // V8 would keep it until memory runs short, and the peak is what a check costs the machine.
-  const collect = garbageBudget(Infinity);
-  const phaseDone = () => collect(Infinity);
-
   // 1. Index files: each must authenticate, match its name, and parse.
   const indexIds: string[] = [];
   for await (const f of repo.list('index')) indexIds.push(f.name);
@@ -76,7 +71,10 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
     }
     report({ type: 'progress', done: ++done, total: indexIds.length });
   });
-  phaseDone();
+  // The decoded index files, and later the trees, leave much garbage behind, and a young
+  // generation grown to hold them: V8 would keep both until memory runs short, and the peak is
+  // what a check costs the machine.
+  await releaseMemory();
 
   // 2. Pack files: every indexed pack exists with the size its index entries add up to. The
   // index's packs are gone through one at a time here and below: as objects, all of them would
@@ -115,7 +113,7 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
   for await (const f of repo.list('snapshots')) snapshotIds.push(f.name);
   report({ type: 'phase', phase: 'snapshots', total: snapshotIds.length });
   const trees = await checkSnapshots(repo, snapshotIds, error, report);
-  phaseDone();
+  await releaseMemory();
 
   // 5. Pack contents, when asked: the whole file hashes to its name, every blob opens and verifies.
   let packsRead = 0;
