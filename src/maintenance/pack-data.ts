@@ -1,6 +1,6 @@
-// Reads a pack for check --read-data a few MiB at a time instead of whole, into one buffer used
-// again for every piece: hashes the file as it goes and hands each piece to a crypto worker to
-// verify the blobs in it, so memory stays at a few pieces whatever the size of the packs.
+// Reads a pack for check --read-data 1 MiB at a time instead of whole: hashes the file as it goes
+// and moves each piece to a crypto worker to verify the blobs in it. The pieces come back to be
+// read into again, so memory stays at a few buffers whatever the size of the packs.
 
 import { createHash } from 'node:crypto';
 import type { PackedBlob } from '../format/pack.js';
@@ -10,6 +10,12 @@ import type { Repository } from '../repository/repository.js';
 const PIECE_BYTES = 1024 * 1024;
 /** Pieces of a pack read and not yet verified: one for a worker to verify while the next is read. */
 const PIECES_AHEAD = 2;
+
+function copyOf(bytes: Buffer): ArrayBuffer {
+  const copy = new ArrayBuffer(bytes.length);
+  bytes.copy(Buffer.from(copy));
+  return copy;
+}
 
 export type PackData = { readonly problems: string[] } | { readonly readError: unknown };
 
@@ -47,12 +53,23 @@ export async function verifyPackData(repo: Repository, packId: string, size: num
   const handle = { type: 'data', name: packId } as const;
   const hash = createHash('sha256');
   const pieces: Promise<string[]>[] = [];
-  // The workers take a copy of each piece: the next one can be read into the same buffer.
-  const readBuffer = Buffer.allocUnsafeSlow(PIECE_BYTES);
+  // Buffers back from the workers, to read the next pieces into.
+  const spare: ArrayBuffer[] = [];
   // The bytes read whose blobs are not verified yet, from `windowStart` in the file on.
   let window: Buffer = Buffer.alloc(0);
   let windowStart = 0;
   let next = 0;
+  // The buffer the last piece was read into.
+  let into: Buffer | undefined;
+  /** Moves `bytes` to a worker to verify `inBytes`; a buffer of a piece's size comes back to `spare`. */
+  const verify = async (bytes: Buffer, inBytes: PackedBlob[]): Promise<string[]> => {
+    // Bytes that are not a piece read into our buffer (the backend read into one of its own, or
+    // they were joined to bytes kept from before) move as a copy.
+    const piece = into && bytes.buffer === into.buffer && bytes.byteOffset === 0 ? (into.buffer as ArrayBuffer) : copyOf(bytes);
+    const verified = await repo.verifyBlobs(piece, bytes.length, inBytes);
+    if (verified.piece.byteLength === PIECE_BYTES) spare.push(verified.piece);
+    return verified.problems;
+  };
   /** Sends the blobs read whole (at the end, all the rest) to a worker, with the window. */
   const verifyWindow = (read: number, atEnd: boolean) => {
     const inWindow: PackedBlob[] = [];
@@ -60,10 +77,11 @@ export async function verifyPackData(repo: Repository, packId: string, size: num
       // A blob the index places past the end of the file verifies as what there is of it.
       inWindow.push({ ...blobs[next]!, offset: blobs[next]!.offset - windowStart });
     }
-    if (inWindow.length > 0) pieces.push(repo.verifyBlobs(window, inWindow));
     // Only overlapping or misplaced blobs need bytes of this window later: a copy of them stays.
     const keepFrom = next < blobs.length ? Math.min(blobs[next]!.offset, read) : read;
-    window = Buffer.from(window.subarray(keepFrom - windowStart));
+    const kept = Buffer.from(window.subarray(keepFrom - windowStart));
+    if (inWindow.length > 0) pieces.push(verify(window, inWindow));
+    window = kept;
     windowStart = keepFrom;
   };
   let read = 0;
@@ -71,7 +89,9 @@ export async function verifyPackData(repo: Repository, packId: string, size: num
     for (const end of pieceEnds(blobs, size)) {
       // A verification that fails (the workers failed) is thrown by Promise.all below.
       if (pieces.length >= PIECES_AHEAD) await pieces[pieces.length - PIECES_AHEAD]!.catch(() => undefined);
-      const piece = await repo.backend.read(handle, { offset: read, length: end - read }, readBuffer);
+      into = Buffer.from(spare.pop() ?? new ArrayBuffer(PIECE_BYTES));
+      const piece = await repo.backend.read(handle, { offset: read, length: end - read }, into);
+      if (piece.buffer !== into.buffer) spare.push(into.buffer as ArrayBuffer);
       hash.update(piece);
       read = end;
       window = window.length === 0 ? piece : Buffer.concat([window, piece]);

@@ -15,7 +15,10 @@ type JobSpec =
   | { kind: 'hash' }
   | { kind: 'verify-blobs'; blobs: VerifyBlobsJob['blobs'] };
 
-/** A job's result; `bytes` is a view into a batch buffer that is reused as soon as `deliver` returns. */
+/**
+ * A job's result; `bytes` is a view into a batch buffer that is reused as soon as `deliver` returns,
+ * or the caller's own buffer handed back whole.
+ */
 type Deliver = (result: CryptoResult, bytes: Buffer | undefined) => void;
 
 interface Pending {
@@ -27,7 +30,7 @@ interface Pending {
 interface WorkerSlot {
   readonly worker: Worker;
   inFlightBytes: number;
-  readonly batches: Map<number, { pending: Pending[]; bytes: number }>;
+  readonly batches: Map<number, { pending: Pending[]; bytes: number; handBack: boolean }>;
 }
 
 export interface SealedView {
@@ -98,13 +101,21 @@ export class CryptoPool {
   }
 
   /**
-   * Verifies the stored blobs side by side in `bytes` (a piece of a pack, offsets within it) on a
-   * worker; returns the problems found. `bytes` is copied before this returns.
+   * Verifies the stored blobs side by side in the first `length` bytes of `piece` (a piece of a
+   * pack, offsets within it) on a worker. The caller gives `piece` up: it moves to the worker
+   * without a copy and comes back with the problems found, to be read into again.
    */
-  verifyBlobs(bytes: Uint8Array, blobs: VerifyBlobsJob['blobs']): Promise<string[]> {
-    return this.submit({ kind: 'verify-blobs', blobs }, bytes, (r) => {
-      if (r.kind !== 'blobs-verified') throw new Error('unexpected worker result');
-      return [...r.problems];
+  verifyBlobs(piece: ArrayBuffer, length: number, blobs: VerifyBlobsJob['blobs']): Promise<{ problems: string[]; piece: ArrayBuffer }> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error('crypto pool is closed'));
+    return new Promise((resolve, reject) => {
+      const job: CryptoJob = { kind: 'verify-blobs', blobs, offset: 0, length };
+      const deliver: Deliver = (r, input) => {
+        if (r.kind === 'error') reject(new HoldfastError(r.code as ErrorCode, r.message));
+        else if (r.kind !== 'blobs-verified' || !input) reject(new Error('unexpected worker result'));
+        else resolve({ problems: [...r.problems], piece: input.buffer as ArrayBuffer });
+      };
+      this.post([{ job, deliver, reject }], piece, length, true);
     });
   }
 
@@ -180,8 +191,11 @@ export class CryptoPool {
     this.post(pending, buffer, used);
   }
 
-  /** Sends jobs whose bytes are in `buffer` to the least busy worker. */
-  private post(pending: Pending[], buffer: ArrayBuffer, used: number): void {
+  /**
+   * Sends jobs whose bytes are in `buffer` to the least busy worker. `handBack`: the buffer is the
+   * caller's, given back with the result of its only job, which returns no bytes.
+   */
+  private post(pending: Pending[], buffer: ArrayBuffer, used: number, handBack = false): void {
     // Least busy first; among equals, the one after the last chosen, so idle workers take turns.
     const n = this.slots.length;
     let slot = this.slots[(this.seq + 1) % n]!;
@@ -193,10 +207,10 @@ export class CryptoPool {
     // Memory in flight is what the buffers hold, however little of them a small batch fills.
     const bytes = buffer.byteLength;
     slot.inFlightBytes += bytes;
-    slot.batches.set(seq, { pending, bytes });
+    slot.batches.set(seq, { pending, bytes, handBack });
     // A busy worker keeps the process alive; an idle one must not (the pool may never be closed).
     if (slot.batches.size === 1) slot.worker.ref();
-    const spare = this.takeSpare(roomFor(used));
+    const spare = handBack ? undefined : this.takeSpare(roomFor(used));
     const batch: CryptoBatch = { seq, buffer, jobs: pending.map((p) => p.job), spare };
     slot.worker.postMessage(batch, spare ? [buffer, spare] : [buffer]);
   }
@@ -240,12 +254,13 @@ export class CryptoPool {
     slot.inFlightBytes -= b.bytes;
     if (slot.batches.size === 0) slot.worker.unref();
     // Every result is used (copied or consumed) synchronously here, so the buffers can be reused.
+    const handedBack = b.handBack ? Buffer.from(msg.input) : undefined;
     b.pending.forEach((p, i) => {
       const result = msg.results[i]!;
-      const bytes = result.kind === 'seal' || result.kind === 'open' ? Buffer.from(msg.buffer, result.offset, result.length) : undefined;
+      const bytes = result.kind === 'seal' || result.kind === 'open' ? Buffer.from(msg.buffer, result.offset, result.length) : handedBack;
       p.deliver(result, bytes);
     });
-    this.recycle(msg.buffer, msg.input, msg.unused);
+    this.recycle(msg.buffer, handedBack ? undefined : msg.input, msg.unused);
     this.flushSoonIfIdle();
     this.wakeWaiters();
   }

@@ -241,12 +241,13 @@ export class Repository {
   }
 
   /**
-   * Verifies, on a worker, the blobs in a piece of a pack read into memory (offsets within `bytes`):
-   * their MACs, decompression and plaintext hashes. Returns the problems found. `bytes` is copied
-   * before this returns.
+   * Verifies, on a worker, the blobs in a piece of a pack read into the first `length` bytes of
+   * `piece` (offsets within it): their MACs, decompression and plaintext hashes. The caller gives
+   * `piece` up; it comes back with the problems found, to be read into again.
    */
-  verifyBlobs(bytes: Uint8Array, blobs: readonly PackedBlob[]): Promise<string[]> {
-    return this.crypto().verifyBlobs(bytes, blobs.map((b) => ({ id: b.id, offset: b.offset, length: b.length, uncompressedLength: b.uncompressedLength })));
+  verifyBlobs(piece: ArrayBuffer, length: number, blobs: readonly PackedBlob[]): Promise<{ problems: string[]; piece: ArrayBuffer }> {
+    const jobs = blobs.map((b) => ({ id: b.id, offset: b.offset, length: b.length, uncompressedLength: b.uncompressedLength }));
+    return this.crypto().verifyBlobs(piece, length, jobs);
   }
 
   /** Decrypts a blob already read from a pack (restore reads many blobs of a pack at once). */
