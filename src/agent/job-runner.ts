@@ -43,7 +43,7 @@ async function backupSteps(session: PlanRepository, s: Step): Promise<string | u
   const rules = await ExcludeRules.load(plan.excludes, { sources: snapshotPaths(plan.sources).map(pathBytes), warn: (w) => warn(`${w.path.toString()}: ${w.message}`) });
   const monitor = plan.openFileLog ? new OpenFileMonitor(plan.sources) : undefined;
   // The same local cache as the backup command's (HOLDFAST_CACHE_DIR or $XDG_CACHE_HOME/holdfast).
-  const dirCache = prepareDirCache(cacheDirOf(ctx.env), plan.repository.location, host, plan.sources, rules, false);
+  const dirCache = prepareDirCache(cacheDirOf(ctx.env), plan.repository.location, host, plan.sources, rules, { force: false });
   const result = await session.locked(false, async (repo) => {
     await monitor?.start();
     try {
@@ -61,7 +61,7 @@ async function backupSteps(session: PlanRepository, s: Step): Promise<string | u
         },
       });
     } finally {
-      dirCache.survey?.cancel();
+      dirCache.survey?.stop();
       await monitor?.stop();
     }
   });

@@ -13,6 +13,7 @@ import { joinPath } from '../fs/paths.js';
 import { Fingerprints } from './dir-fingerprint.js';
 import { dirCacheFile, pathKey } from './dir-cache.js';
 import { lstatBig } from './file-io.js';
+import type { ScanTotals } from './scanner.js';
 import { buildTargetTree, snapshotPaths, type TargetNode } from './targets.js';
 
 /** Directories listed between two turns of the event loop, so the repository opens meanwhile. */
@@ -21,19 +22,17 @@ const DIRS_PER_TURN = 32;
 export interface Survey {
   /** Fingerprint of each directory the backup would enter, by path; absent when something in it could not be read. */
   readonly fingerprints: Map<string, Buffer>;
-  /** Regular files and their bytes, for progress totals. */
-  files: number;
-  bytes: number;
 }
 
 class Surveyor {
-  readonly survey: Survey = { fingerprints: new Map(), files: 0, bytes: 0 };
+  readonly survey: Survey = { fingerprints: new Map() };
   private listed = 0;
 
   constructor(
     private readonly rules: ExcludeRules,
     private readonly fingerprints: Fingerprints,
     private readonly signal: AbortSignal | undefined,
+    private readonly totals: ScanTotals | undefined,
   ) {}
 
   async target(node: TargetNode): Promise<void> {
@@ -74,8 +73,10 @@ class Surveyor {
         child = await this.directory(entryPath, entry, { rules: dirRules, name });
         if (!child) complete = false;
       } else if (entry.isFile()) {
-        this.survey.files++;
-        this.survey.bytes += Number(entry.size);
+        if (this.totals) {
+          this.totals.files++;
+          this.totals.bytes += Number(entry.size);
+        }
       }
       builder.add(name, entry, child);
     }
@@ -95,9 +96,10 @@ function statOrUndefined(path: Buffer): BigIntStats | undefined {
   }
 }
 
-async function surveySources(root: TargetNode, rules: ExcludeRules, signal: AbortSignal): Promise<Survey> {
-  const surveyor = new Surveyor(rules, new Fingerprints(await accountNames()), signal);
+async function surveySources(root: TargetNode, rules: ExcludeRules, signal: AbortSignal, totals: ScanTotals | undefined): Promise<Survey> {
+  const surveyor = new Surveyor(rules, new Fingerprints(await accountNames()), signal, totals);
   await surveyor.target(root);
+  if (totals && !signal.aborted) totals.finished = true;
   return surveyor.survey;
 }
 
@@ -106,14 +108,24 @@ export class SurveyRun {
   private readonly controller = new AbortController();
   readonly result: Promise<Survey>;
 
-  constructor(root: TargetNode, rules: ExcludeRules) {
-    this.result = surveySources(root, rules, this.controller.signal);
+  /** `totals`: counted for progress as the survey goes, which then replaces the scan for totals and is never cancelled. */
+  constructor(
+    root: TargetNode,
+    rules: ExcludeRules,
+    private readonly totals: ScanTotals | undefined,
+  ) {
+    this.result = surveySources(root, rules, this.controller.signal, totals);
     // Awaited only when used; a backup that ends before then must not see it as unhandled.
     this.result.catch(() => undefined);
   }
 
   /** Stops it when its result will not be used: it would only take the walk's time. */
   cancel(): void {
+    if (!this.totals) this.controller.abort();
+  }
+
+  /** Stops it whatever it is for: the backup is over. */
+  stop(): void {
     this.controller.abort();
   }
 }
@@ -129,7 +141,14 @@ export interface DirCacheUse {
  * is one, starts the survey: called before the repository is opened, it runs meanwhile.
  * `--force` still writes a cache but compares with none.
  */
-export function prepareDirCache(cacheDir: string, location: string, host: string, paths: readonly string[], rules: ExcludeRules, force: boolean): DirCacheUse {
+export function prepareDirCache(
+  cacheDir: string,
+  location: string,
+  host: string,
+  paths: readonly string[],
+  rules: ExcludeRules,
+  options: { readonly force: boolean; readonly totals?: ScanTotals | undefined },
+): DirCacheUse {
   const file = dirCacheFile(cacheDir, location, host, snapshotPaths(paths));
-  return { file, survey: !force && existsSync(file) ? new SurveyRun(buildTargetTree(paths), rules) : undefined };
+  return { file, survey: !options.force && existsSync(file) ? new SurveyRun(buildTargetTree(paths), rules, options.totals) : undefined };
 }

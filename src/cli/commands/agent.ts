@@ -119,7 +119,8 @@ export function registerAgent(program: Command): void {
         const columns = ['PLAN', 'JOB', 'LAST RUN', 'RESULT', 'DURATION', 'NEXT RUN', 'SCHEDULE'].map((title) => ({ title }));
         out.info(renderTable(columns, statusRows(report.jobs)));
         for (const j of report.jobs) {
-          if (j.last?.error && !j.running) out.info(`${j.plan} ${j.job}: ${j.last.error}`);
+          // Also while the job runs again: the last run's error is what a user looks for.
+          if (j.last?.error) out.info(`${j.plan} ${j.job}: ${j.last.error}`);
           if (j.last?.result === 'failure' && j.last_success) out.info(`${j.plan} ${j.job}: last success ${time(j.last_success)}`);
         }
       }),

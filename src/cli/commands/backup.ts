@@ -186,7 +186,9 @@ export function registerBackup(program: Command): void {
         const monitor = opts.openFileLog && !opts.stdin ? new OpenFileMonitor(allPaths) : undefined;
         const host = opts.host ?? hostname();
         const cacheDir = cacheDirectory(g);
-        const dirCache = cacheDir && !opts.stdin ? prepareDirCache(cacheDir, repositoryLocation(g).location, host, allPaths, rules, opts.force) : undefined;
+        // When the survey runs it counts the totals progress shows; otherwise a scan does.
+        const totals = progress.wanted ? progress.totals : undefined;
+        const dirCache = cacheDir && !opts.stdin ? prepareDirCache(cacheDir, repositoryLocation(g).location, host, allPaths, rules, { force: opts.force, totals }) : undefined;
         let result: BackupResult;
         try {
           result = await withRepository(
@@ -197,7 +199,7 @@ export function registerBackup(program: Command): void {
               interrupt: controller,
             },
             async (repo) => {
-              if (!opts.stdin && progress.wanted) void scan(sources, rules, progress.totals, controller.signal).catch(() => undefined);
+              if (!opts.stdin && progress.wanted && !dirCache?.survey) void scan(sources, rules, progress.totals, controller.signal).catch(() => undefined);
               await monitor?.start();
               return backup(repo, {
                 paths: allPaths,
@@ -224,7 +226,7 @@ export function registerBackup(program: Command): void {
           }
           throw err;
         } finally {
-          dirCache?.survey?.cancel();
+          dirCache?.survey?.stop();
           await monitor?.stop();
         }
         progress.bar.stop();
