@@ -7,7 +7,7 @@ import type { PackedBlob } from '../format/pack.js';
 import type { Repository } from '../repository/repository.js';
 
 /** Bytes read at once: big enough that a read costs little, small beside a pack. */
-const PIECE_BYTES = 1024 * 1024;
+export const PIECE_BYTES = 1024 * 1024;
 /** Pieces of a pack read and not yet verified: one for a worker to verify while the next is read. */
 const PIECES_AHEAD = 2;
 

@@ -3,15 +3,18 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rm, truncate } from 'node:fs/promises';
+import { open, readdir, readFile, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { LocalBackend } from '../../src/backend/local.js';
 import { goTimeFromDate } from '../../src/format/go-json.js';
 import { randomId } from '../../src/format/id.js';
+import { encodeIndexFile } from '../../src/format/index-file.js';
+import type { PackedBlob } from '../../src/format/pack.js';
 import { makeNode } from '../../src/format/node.js';
 import { encodeTree } from '../../src/format/tree.js';
 import { checkRepository, type CheckResult } from '../../src/maintenance/check.js';
+import { PIECE_BYTES } from '../../src/maintenance/pack-data.js';
 import type { ReadDataSubset } from '../../src/maintenance/read-data-subset.js';
 import { initRepository, openRepository } from '../../src/repository/keys.js';
 import { saveSnapshot } from '../../src/repository/snapshots.js';
@@ -158,4 +161,42 @@ test('--read-data-subset n/t reads the n-th group by pack id; t runs read every 
   assert.equal(read, all.packsRead);
   const some = await check(f.dir, { kind: 'size', bytes: 1 });
   assert.equal(some.packsRead, 1, 'a size reads packs until it is reached');
+});
+
+/** Replaces every index file by one where `change` rewrote the blob list of the pack `packId`. */
+async function rewriteIndex(dir: string, packId: string, change: (blobs: PackedBlob[]) => PackedBlob[]): Promise<void> {
+  const repo = await openRepository(new LocalBackend(dir), password);
+  try {
+    await repo.loadIndex();
+    const packs = [...repo.index.packsOneByOne()].map(({ id, blobs }) => {
+      const plain = blobs.map((b): PackedBlob => ({ id: b.id, type: b.type, offset: b.offset, length: b.length, uncompressedLength: b.uncompressedLength }));
+      return { id, blobs: id === packId ? change(plain) : plain };
+    });
+    for (const f of await readdir(join(dir, 'index'))) await rm(join(dir, 'index', f));
+    await repo.saveUnpacked('index', encodeIndexFile({ packs }));
+  } finally {
+    await repo.close();
+  }
+}
+
+test('blobs the index places where they are not: each is verified from where the index says', async (t) => {
+  const f = await buildRepository(t);
+  const pack = smallBlobPack(f);
+  let moved: PackedBlob | undefined;
+  let follower: PackedBlob | undefined;
+  // The last blob of the first read said to start 16 bytes later: a gap before it, and it
+  // overlaps the next blob, which then needs bytes of two reads.
+  await rewriteIndex(f.dir, pack, (blobs) => {
+    const k = blobs.findLastIndex((b) => b.offset + b.length + 16 <= PIECE_BYTES);
+    assert.ok(k > 0 && blobs[k + 1]!.offset + blobs[k + 1]!.length > PIECE_BYTES);
+    moved = blobs[k] = { ...blobs[k]!, offset: blobs[k]!.offset + 16 };
+    follower = blobs[k + 1];
+    return blobs;
+  });
+  assert.deepEqual((await check(f.dir)).errors.sort(), [
+    `pack ${pack}: blob ${moved!.id} is at a different position in the header than in the index`,
+    `pack ${pack}: blob ${moved!.id}: ciphertext verification failed`,
+    `pack ${pack}: blobs are not contiguous at offset ${moved!.offset - 16}`,
+    `pack ${pack}: blobs are not contiguous at offset ${follower!.offset + 16}`,
+  ].sort());
 });
