@@ -5,7 +5,7 @@ import { HoldfastError } from '../errors.js';
 import { decodeIndexFile } from '../format/index-file.js';
 import { decodeSnapshot } from '../format/snapshot.js';
 import { packSizeOf, type PackedBlob } from '../format/pack.js';
-import { releaseMemory } from '../repository/collect-garbage.js';
+import { garbageBudget, releaseMemory } from '../repository/collect-garbage.js';
 import type { BlobLocation } from '../repository/master-index.js';
 import { forEachLimited } from '../concurrency.js';
 import type { Repository } from '../repository/repository.js';
@@ -35,6 +35,9 @@ export interface CheckResult {
   readonly packsRead: number;
   readonly bytesRead: number;
 }
+
+/** Pack bytes read between two times check gives memory back. */
+const RELEASE_EVERY = 64 * 1024 * 1024;
 
 const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -121,9 +124,13 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
   if (options.readData) {
     const selected = new Set(selectPacks([...indexed].filter((id) => sizes.has(id)), sizes, options.readData === true ? undefined : options.readData));
     report({ type: 'phase', phase: 'read-data', total: selected.size });
+    // Over a long read, the main thread's share (each pack's blobs, the pieces' promises) grows
+    // the young generation back, and V8 would keep it.
+    const release = garbageBudget(RELEASE_EVERY, 'release');
     // Each pack keeps the workers busy by itself; a second hides the latency of its reads.
     await forEachLimited(indexedPacks(repo, selected), 2, async ({ id: packId, blobs }) => {
       const n = await readPack(repo, packId, sizes.get(packId)!, blobs, error);
+      release(n);
       bytesRead += n;
       packsRead++;
       report({ type: 'progress', done: packsRead, total: selected.size, bytes: bytesRead });

@@ -25,18 +25,18 @@ function exposeGc(): Gc | undefined {
 /**
  * Returns a function to call with the bytes just processed; it collects every `budget` bytes. A
  * `young` collection looks only at recent objects: enough for buffers dropped right after use,
- * and far cheaper than a full one.
+ * and far cheaper than a full one; `release` is releaseMemory(), started and not waited for.
  */
-export function garbageBudget(budget: number, generation: 'all' | 'young' = 'all'): (bytes: number) => void {
-  const gc = exposeGc();
-  if (!gc) return () => undefined;
+export function garbageBudget(budget: number, kind: 'full' | 'young' | 'release' = 'full'): (bytes: number) => void {
+  const gc = kind === 'release' ? undefined : exposeGc();
+  if (kind !== 'release' && !gc) return () => undefined;
   let since = 0;
   return (bytes) => {
     since += bytes;
-    if (since >= budget) {
-      since = 0;
-      gc(generation === 'young' ? { type: 'minor' } : undefined);
-    }
+    if (since < budget) return;
+    since = 0;
+    if (kind === 'release') void releaseMemory();
+    else gc!(kind === 'young' ? { type: 'minor' } : undefined);
   };
 }
 
