@@ -16,8 +16,23 @@ export function resticBytes(n: number): string {
     [2 ** 20, 'MiB'],
     [2 ** 10, 'KiB'],
   ];
-  for (const [size, unit] of units) if (n > size) return `${(n / size).toFixed(3)} ${unit}`;
+  for (const [size, unit] of units) if (n > size) return `${goFixed(n / size, 3)} ${unit}`;
   return `${n} B`;
+}
+
+/**
+ * Go's %.Nf of a non-negative number: the exact value rounded to N digits, a tie to the even
+ * digit (7.5625 gives 7.562), where toFixed rounds a tie up.
+ */
+export function goFixed(x: number, digits: number): string {
+  // toFixed is exact: with enough digits it shows whether the value lies exactly halfway.
+  const exact = x.toFixed(Math.min(100, digits + 60));
+  const point = exact.indexOf('.');
+  const rest = exact.slice(point + 1 + digits);
+  if (!/^50*$/.test(rest)) return x.toFixed(digits);
+  const kept = exact.slice(0, point + 1 + digits);
+  const lastDigit = Number(kept[kept.length - 1] === '.' ? kept[kept.length - 2] : kept[kept.length - 1]);
+  return lastDigit % 2 === 0 ? (digits === 0 ? kept.slice(0, -1) : kept) : x.toFixed(digits);
 }
 
 /** Go's os.FileMode.String(): type letters (or `-`), then rwx for owner, group and others. */

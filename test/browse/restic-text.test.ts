@@ -6,7 +6,7 @@ import test from 'node:test';
 import { GoMode } from '../../src/format/file-mode.js';
 import { makeNode } from '../../src/format/node.js';
 import { renderResticTable } from '../../src/ui/restic-table.js';
-import { goFileModeString, goTimeString, longListing, resticBytes } from '../../src/ui/restic-text.js';
+import { goFileModeString, goFixed, goTimeString, longListing, resticBytes } from '../../src/ui/restic-text.js';
 
 process.env.TZ = 'Europe/Berlin';
 
@@ -15,6 +15,13 @@ test('sizes switch unit only above the unit, as restic\'s formatBytes does', () 
   assert.equal(resticBytes(1024), '1024 B');
   assert.equal(resticBytes(1025), '1.001 KiB');
   assert.equal(resticBytes(3 * 2 ** 20 + 2 ** 19), '3.500 MiB');
+  // Exactly halfway: Go rounds to the even digit, toFixed would round up (7.563).
+  assert.equal(resticBytes(7744), '7.562 KiB');
+  assert.equal(resticBytes(7745), '7.563 KiB');
+  assert.equal(goFixed(2.5, 0), '2');
+  assert.equal(goFixed(3.5, 0), '4');
+  assert.equal(goFixed(27.4375, 2), '27.44');
+  assert.equal(goFixed(27.4425, 2), (27.4425).toFixed(2), 'not exactly halfway in binary: ordinary rounding');
   assert.equal(resticBytes(2 ** 41), '2.000 TiB');
 });
 

@@ -9,7 +9,7 @@ import { parseMaxUnused, prune, type PruneEvent, type PruneOptions, type PruneRe
 import type { Repository } from '../../repository/repository.js';
 import type { Output } from '../../ui/output.js';
 import { PhaseProgress } from '../../ui/phase-progress.js';
-import { resticBytes } from '../../ui/restic-text.js';
+import { goFixed, resticBytes } from '../../ui/restic-text.js';
 import { type GlobalOptions, globalsOf, outputOf } from '../global-options.js';
 import { repositoryOptions, withRepository } from '../repository.js';
 import { action } from '../run.js';
@@ -54,7 +54,7 @@ export function pruneOptionsOf(o: PruneCliOptions, g: GlobalOptions, dryRun: boo
 }
 
 function percent(part: number, whole: number): string {
-  return whole === 0 ? '' : `${Math.min(100, (100 * part) / whole).toFixed(2)}%`;
+  return whole === 0 ? '' : `${goFixed(Math.min(100, (100 * part) / whole), 2)}%`;
 }
 
 const count = (n: number) => String(n).padStart(10);
