@@ -49,6 +49,12 @@ const FREE_BYTES = 16 * 1024 * 1024;
 /** A batch starts in a buffer this small and grows as jobs join it, up to a full batch. */
 const FIRST_BUFFER_BYTES = 64 * 1024;
 
+/**
+ * A worker's objects live no longer than a batch (the bytes travel in transferred buffers): a
+ * small young generation holds them. V8's default grows to 16 MiB per worker, and keeps it.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
+
 /** Room for `bytes` of input, or for their results (compression bound, crypto overhead). */
 const roomFor = (bytes: number) => bytes + bytes / 16 + 4096;
 
@@ -67,7 +73,7 @@ export class CryptoPool {
   constructor(key: CryptoKey, workers = Math.max(1, Math.min(availableParallelism(), 8))) {
     const material: KeyMaterial = { encrypt: key.encrypt, macK: key.macK, macR: key.macR };
     for (let i = 0; i < workers; i++) {
-      const worker = startWorker(import.meta.url, 'crypto-worker', material);
+      const worker = startWorker(import.meta.url, 'crypto-worker', material, WORKER_LIMITS);
       const slot: WorkerSlot = { worker, inFlightBytes: 0, batches: new Map() };
       worker.on('message', (msg: CryptoResults) => this.onResults(slot, msg));
       worker.on('error', (err) => this.fail(new HoldfastError('ERR_IO', `crypto worker failed: ${err.message}`)));
