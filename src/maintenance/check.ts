@@ -116,12 +116,12 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
   for await (const f of repo.list('snapshots')) snapshotIds.push(f.name);
   report({ type: 'phase', phase: 'snapshots', total: snapshotIds.length });
   const trees = await checkSnapshots(repo, snapshotIds, error, report);
-  await releaseMemory();
 
   // 5. Pack contents, when asked: the whole file hashes to its name, every blob opens and verifies.
   let packsRead = 0;
   let bytesRead = 0;
   if (options.readData) {
+    await releaseMemory();
     const selected = new Set(selectPacks([...indexed].filter((id) => sizes.has(id)), sizes, options.readData === true ? undefined : options.readData));
     report({ type: 'phase', phase: 'read-data', total: selected.size });
     // Over a long read, the main thread's share (each pack's blobs, the pieces' promises) grows
