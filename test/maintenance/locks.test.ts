@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import test from 'node:test';
+import test, { type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LocalBackend } from '../../src/backend/local.js';
 import { goTimeFromDate } from '../../src/format/go-json.js';
@@ -23,13 +23,19 @@ async function locks(repo: string): Promise<string[]> {
   return (await readdir(join(repo, 'locks'))).sort();
 }
 
-/** A backup from stdin that holds its (shared) lock until its input ends. */
-async function holdLock(repo: string, by: 'restic' | 'holdfast'): Promise<{ child: ChildProcessWithoutNullStreams; done: Promise<number | null> }> {
+/**
+ * A backup from stdin that holds its (shared) lock until its input ends. Killed when the test
+ * ends: a test that fails before ending its input must not leave it running (and waiting).
+ */
+async function holdLock(t: TestContext, repo: string, by: 'restic' | 'holdfast'): Promise<{ child: ChildProcessWithoutNullStreams; done: Promise<number | null> }> {
   const child =
     by === 'restic'
       ? spawn('restic', ['--no-cache', '-r', repo, 'backup', '--stdin'], { env: { ...process.env, ...testEnv } })
       : spawn(process.execPath, [...(import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : []), main, '-r', repo, 'backup', '--stdin'], { env: { ...process.env, ...testEnv } });
   const done = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   child.stdout.resume();
   child.stderr.resume();
   child.stdin.write('some input\n');
@@ -43,7 +49,7 @@ test('a restic backup in progress keeps holdfast prune out (exit 11) but not a h
   const dir = await tempDir(t);
   const repo = join(dir, 'repo');
   await ok(restic(['-r', repo, 'init']));
-  const held = await holdLock(repo, 'restic');
+  const held = await holdLock(t, repo, 'restic');
   try {
     const prune = await holdfast(['-r', repo, 'prune']);
     assert.equal(prune.code, 11);
@@ -64,7 +70,7 @@ test('a holdfast backup in progress keeps restic prune out but not a restic back
   const dir = await tempDir(t);
   const repo = join(dir, 'repo');
   await ok(holdfast(['-r', repo, 'init']));
-  const held = await holdLock(repo, 'holdfast');
+  const held = await holdLock(t, repo, 'holdfast');
   try {
     const prune = await restic(['-r', repo, 'prune']);
     assert.notEqual(prune.code, 0);
