@@ -86,16 +86,20 @@ export function goTimeToDate(t: GoTime): Date {
 export const zeroGoTime: GoTime = { ns: -62135596800n * NS_PER_S, offsetMinutes: 0 };
 
 
-/** Wall-clock seconds (local to the time's offset) and the nanosecond remainder. */
-function wallClock(t: GoTime): [seconds: number, nanos: number] {
-  const wall = t.ns + BigInt(t.offsetMinutes * 60) * NS_PER_S;
-  let seconds = wall / NS_PER_S;
-  let nanos = wall % NS_PER_S;
+/** Nanoseconds as whole seconds (rounded down) and the nanoseconds after them. */
+export function splitNanoseconds(ns: bigint): [seconds: number, nanos: number] {
+  let seconds = ns / NS_PER_S;
+  let nanos = ns % NS_PER_S;
   if (nanos < 0n) {
     nanos += NS_PER_S;
     seconds -= 1n;
   }
   return [Number(seconds), Number(nanos)];
+}
+
+/** Wall-clock seconds (local to the time's offset) and the nanosecond remainder. */
+function wallClock(t: GoTime): [seconds: number, nanos: number] {
+  return splitNanoseconds(t.ns + BigInt(t.offsetMinutes * 60) * NS_PER_S);
 }
 
 function fromWallClock(seconds: number, nanos: number, offsetMinutes: number): GoTime {

@@ -4,21 +4,35 @@
 import { messageOf } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import { ByteBudget } from './byte-budget.js';
-import type { FileBlob } from './file-blobs.js';
+import { type FileBlob, indexedFileBlobs, plaintextLength } from './file-blobs.js';
 import type { FileJob, FileWriter } from './file-writer.js';
+import type { PlannedFile } from './plan.js';
 import type { MetadataContext } from './metadata.js';
 import { fileMetadataSteps } from './metadata.js';
 import type { RestoreWorkers } from './restore-workers.js';
 import { encodeJob, type OwnedFile, RESULT_COMPLETED, RESULT_FIELDS, RESULT_OPENED, RESULT_TIMES_SET, type RangeResult, type WorkerBlob, type WorkerFile } from './write-jobs.js';
 
+/** A place a blob is written to: a file and the offset in it. */
+interface Target {
+  readonly job: FileJob;
+  readonly offset: number;
+}
+
+/** A blob to read from a pack; the first place it goes is in the object (most blobs go to one file only). */
 interface BlobUse {
   readonly id: string;
   readonly offset: number;
   readonly length: number;
   readonly uncompressedLength: number | undefined;
-  readonly plainLength: number;
-  /** Every (file, offset) this blob is written to. */
-  readonly targets: { job: FileJob; offset: number }[];
+  readonly job: FileJob;
+  readonly fileOffset: number;
+  /** Places besides the first. */
+  more: Target[] | undefined;
+}
+
+function targetsOf(use: BlobUse): Target[] {
+  const first = { job: use.job, offset: use.fileOffset };
+  return use.more ? [first, ...use.more] : [first];
 }
 
 interface ReadRange {
@@ -73,10 +87,21 @@ function ownArrayBuffer(data: Buffer): ArrayBuffer {
 /** A pack is read once this many bytes of it are wanted, while the walk still finds more. */
 const DISPATCH_BYTES = 2 * 1024 * 1024;
 
+/**
+ * Files that want blobs from a pack. A restore can wait for every blob of a snapshot at once, so
+ * what waits is the list of files, not of blobs: their blobs are looked up again when it is read.
+ */
+interface PackWants {
+  readonly packId: string;
+  readonly files: PlannedFile[];
+  /** Stored bytes wanted. */
+  bytes: number;
+}
+
 export class ContentRestorer {
-  /** Blobs wanted from each pack and not read yet, packs in the order files first needed them. */
-  private readonly packs = new Map<string, { blobs: Map<string, BlobUse>; bytes: number }>();
-  private readonly queue: { packId: string; blobs: BlobUse[] }[] = [];
+  /** What is wanted from each pack and not read yet, packs in the order files first needed them. */
+  private readonly packs = new Map<string, PackWants>();
+  private readonly queue: PackWants[] = [];
   private running = 0;
   private failure: unknown;
   private whenIdle: (() => void) | undefined;
@@ -88,32 +113,29 @@ export class ContentRestorer {
     private readonly writer: FileWriter,
     private readonly ctx: MetadataContext,
     private readonly options: ContentOptions,
+    /** Makes the job of a file that has none yet, when its first blobs are about to be read. */
+    private readonly makeJob: (file: PlannedFile) => FileJob,
   ) {
     this.budget = new ByteBudget(options.memoryLimit);
   }
 
   /**
-   * Schedules the blobs of a file that are not in place yet (`skip[i]` true: blob i already is).
-   * A pack with enough wanted bytes is read at once; more blobs wanted from it later mean another
-   * read of that pack, cheap next to leaving the threads idle while the walk goes on.
+   * Schedules the blobs of a file that are not in place yet (`skip[i]` true: blob i already is, as
+   * the inPlace of the job made for it will say). A pack with enough wanted bytes is read at once;
+   * more blobs wanted from it later mean another read of that pack, cheap next to leaving the
+   * threads idle while the walk goes on.
    */
-  add(job: FileJob, blobs: readonly FileBlob[], skip?: readonly boolean[]): void {
+  add(file: PlannedFile, blobs: readonly FileBlob[], skip?: readonly boolean[]): void {
     for (const [i, blob] of blobs.entries()) {
       if (skip?.[i]) continue;
       const loc = blob.location;
       let pack = this.packs.get(loc.packId);
       if (!pack) {
-        pack = { blobs: new Map(), bytes: 0 };
+        pack = { packId: loc.packId, files: [], bytes: 0 };
         this.packs.set(loc.packId, pack);
       }
-      let use = pack.blobs.get(blob.id);
-      if (!use) {
-        use = { id: blob.id, offset: loc.offset, length: loc.length, uncompressedLength: loc.uncompressedLength, plainLength: blob.length, targets: [] };
-        pack.blobs.set(blob.id, use);
-        pack.bytes += loc.length;
-      }
-      use.targets.push({ job, offset: blob.offset });
-      job.pending++;
+      if (pack.files[pack.files.length - 1] !== file) pack.files.push(file);
+      pack.bytes += loc.length;
     }
     for (const blob of blobs) {
       const pack = this.packs.get(blob.location.packId);
@@ -132,15 +154,15 @@ export class ContentRestorer {
     const pack = this.packs.get(packId);
     if (!pack) return;
     this.packs.delete(packId);
-    this.queue.push({ packId, blobs: [...pack.blobs.values()] });
+    this.queue.push(pack);
     this.schedule();
   }
 
   private schedule(): void {
     while (this.running < this.options.packConcurrency && this.queue.length > 0) {
-      const { packId, blobs } = this.queue.shift()!;
+      const pack = this.queue.shift()!;
       this.running++;
-      this.restorePack(packId, blobs)
+      this.restorePack(pack)
         .catch((err: unknown) => {
           this.failure ??= err;
         })
@@ -152,13 +174,46 @@ export class ContentRestorer {
     }
   }
 
-  private async restorePack(packId: string, blobs: BlobUse[]): Promise<void> {
+  /**
+   * The blobs its files want from a pack, each once, with every place it goes. A file's job is
+   * made here, the first time: most files wait for their pack for most of the restore.
+   */
+  private blobsWanted(pack: PackWants): BlobUse[] {
+    const byOffset = new Map<number, BlobUse>();
+    const seen = new Set<PlannedFile>();
+    for (const file of pack.files) {
+      // A file whose blobs alternate between packs is listed more than once.
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const blobs = indexedFileBlobs(this.repo, file.content);
+      const job = file.job ?? this.startJob(file, blobs.length);
+      for (const [i, blob] of blobs.entries()) {
+        const loc = blob.location;
+        if (loc.packId !== pack.packId || job.inPlace?.[i]) continue;
+        const use = byOffset.get(loc.offset);
+        if (use) (use.more ??= []).push({ job, offset: blob.offset });
+        else byOffset.set(loc.offset, { id: blob.id, offset: loc.offset, length: loc.length, uncompressedLength: loc.uncompressedLength, job, fileOffset: blob.offset, more: undefined });
+      }
+    }
+    return [...byOffset.values()];
+  }
+
+  /** Makes a file's job, expecting a write of each of its `blobCount` blobs not in place. */
+  private startJob(file: PlannedFile, blobCount: number): FileJob {
+    const job = this.makeJob(file);
+    file.job = job;
+    for (let i = 0; i < blobCount; i++) if (!job.inPlace?.[i]) job.pending++;
+    return job;
+  }
+
+  private async restorePack(pack: PackWants): Promise<void> {
+    const packId = pack.packId;
     const done: Promise<void>[] = [];
-    for (const range of rangesOf(blobs)) {
+    for (const range of rangesOf(this.blobsWanted(pack))) {
       await this.budget.acquire(range.length);
       if (this.options.signal?.aborted) {
         this.budget.release(range.length);
-        for (const b of range.blobs) for (const t of b.targets) this.writer.fail(t.job, INTERRUPTED);
+        for (const b of range.blobs) for (const t of targetsOf(b)) this.writer.fail(t.job, INTERRUPTED);
         continue;
       }
       let data: Buffer | undefined;
@@ -166,7 +221,7 @@ export class ContentRestorer {
         data = await this.repo.backend.read({ type: 'data', name: packId }, { offset: range.offset, length: range.length });
       } catch (err) {
         this.budget.release(range.length);
-        for (const b of range.blobs) done.push(this.recover(packId, b, b.targets, err));
+        for (const b of range.blobs) done.push(this.recover(packId, b, targetsOf(b), err));
         continue;
       }
       done.push(this.writeRange(packId, range, data).finally(() => this.budget.release(range.length)));
@@ -180,9 +235,9 @@ export class ContentRestorer {
   }
 
   private owned(job: FileJob): OwnedFile {
-    const steps = fileMetadataSteps(job.entry.node, this.ctx, job.owner, job.modeSet);
+    const steps = fileMetadataSteps(job.file, this.ctx, job.owner, job.modeSet);
     return {
-      path: job.entry.path,
+      path: job.file.pathText,
       flags: job.openFlags,
       createMode: job.createMode,
       size: job.size,
@@ -194,8 +249,9 @@ export class ContentRestorer {
   }
 
   private async writeRange(packId: string, range: ReadRange, data: Buffer): Promise<void> {
+    const targets = range.blobs.map(targetsOf);
     const uses = new Map<FileJob, number>();
-    for (const b of range.blobs) for (const t of b.targets) uses.set(t.job, (uses.get(t.job) ?? 0) + 1);
+    for (const list of targets) for (const t of list) uses.set(t.job, (uses.get(t.job) ?? 0) + 1);
     const jobs = [...uses.keys()];
     const own = jobs.map((job) => this.ownable(job, uses.get(job)!));
     const index = new Map(jobs.map((job, i) => [job, i]));
@@ -216,12 +272,12 @@ export class ContentRestorer {
     }
     // A file that failed already is not written to any more: its uses are settled without a write.
     const sent = (job: FileJob): boolean => own[index.get(job)!]! || files[index.get(job)!]!.fd !== undefined;
-    const blobs: WorkerBlob[] = range.blobs.map((b) => ({
+    const blobs: WorkerBlob[] = range.blobs.map((b, i) => ({
       offset: b.offset - range.offset,
       length: b.length,
       uncompressedLength: b.uncompressedLength,
       id: b.id,
-      targets: b.targets.flatMap((t) => (sent(t.job) ? [index.get(t.job)!, t.offset] : [])),
+      targets: targets[i]!.flatMap((t) => (sent(t.job) ? [index.get(t.job)!, t.offset] : [])),
     }));
     let result: RangeResult;
     try {
@@ -236,10 +292,10 @@ export class ContentRestorer {
     range.blobs.forEach((b, i) => {
       const message = failed.get(i);
       if (message !== undefined) {
-        recoveries.push(this.recover(packId, b, b.targets.filter((t) => sent(t.job)), new Error(message)));
+        recoveries.push(this.recover(packId, b, targets[i]!.filter((t) => sent(t.job)), new Error(message)));
         return;
       }
-      for (const t of b.targets) if (t.job.error === undefined) bytes += b.plainLength;
+      for (const t of targets[i]!) if (t.job.error === undefined) bytes += plaintextLength(b);
     });
     if (bytes > 0) this.options.onBytes(bytes);
     await Promise.all(recoveries);
@@ -270,7 +326,7 @@ export class ContentRestorer {
   }
 
   /** Loads a blob that failed from any copy and writes it here, or fails the files that need it. */
-  private async recover(packId: string, use: BlobUse, targets: readonly { job: FileJob; offset: number }[], firstError: unknown): Promise<void> {
+  private async recover(packId: string, use: BlobUse, targets: readonly Target[], firstError: unknown): Promise<void> {
     let plain: Buffer;
     try {
       plain = await this.repo.loadBlob('data', use.id);

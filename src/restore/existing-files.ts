@@ -5,7 +5,6 @@ import { constants } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { isSystemError } from '../errors.js';
 import { sha256 } from '../format/id.js';
-import type { Node } from '../format/node.js';
 import type { FileBlob } from './file-blobs.js';
 import type { OverwriteMode } from './restore-options.js';
 
@@ -43,11 +42,18 @@ export async function matchingBlobs(path: Buffer, blobs: readonly FileBlob[]): P
   }
 }
 
+/** A regular file whose content a restore would write: its size and blobs. */
+export interface ExpectedContent {
+  readonly size: number;
+  readonly blobs: readonly FileBlob[];
+}
+
 /**
- * Examines the target path of `node`. `blobs` is given for a regular file whose content this
- * restore would write; without it (other types, hard links) an existing entry is replaced.
+ * Examines the target path of a node modified at `mtimeNs` (nanoseconds since the epoch). `content` is given for a
+ * regular file whose content this restore would write; without it (other types, hard links) an
+ * existing entry is replaced.
  */
-export async function examineExisting(path: Buffer, node: Node, blobs: readonly FileBlob[] | undefined, mode: OverwriteMode): Promise<ExistingState> {
+export async function examineExisting(path: Buffer, mtimeNs: bigint, content: ExpectedContent | undefined, mode: OverwriteMode): Promise<ExistingState> {
   let st;
   try {
     st = await lstat(path, { bigint: true });
@@ -56,13 +62,13 @@ export async function examineExisting(path: Buffer, node: Node, blobs: readonly 
     throw err;
   }
   if (mode === 'never') return { kind: 'skip' };
-  if (mode === 'if-newer' && node.mtime.ns <= st.mtimeNs) return { kind: 'skip' };
+  if (mode === 'if-newer' && mtimeNs <= st.mtimeNs) return { kind: 'skip' };
   // A file with other links shares its inode with files outside the snapshot: writing it in place
   // would change them too.
-  if (!blobs || !st.isFile() || st.nlink > 1n) return { kind: 'replace', isDir: st.isDirectory() };
-  const sizeMatches = st.size === node.size;
-  if (mode === 'if-changed' && sizeMatches && st.mtimeNs === node.mtime.ns) return { kind: 'unchanged' };
-  const matches = await matchingBlobs(path, blobs);
+  if (!content || !st.isFile() || st.nlink > 1n) return { kind: 'replace', isDir: st.isDirectory() };
+  const sizeMatches = st.size === BigInt(content.size);
+  if (mode === 'if-changed' && sizeMatches && st.mtimeNs === mtimeNs) return { kind: 'unchanged' };
+  const matches = await matchingBlobs(path, content.blobs);
   if (sizeMatches && matches.every((m) => m)) return { kind: 'unchanged' };
   return { kind: 'update', matches };
 }

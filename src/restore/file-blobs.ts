@@ -2,7 +2,7 @@
 // index records for the blobs before it, so a restore can write blobs in any order.
 
 import { CRYPTO_OVERHEAD } from '../format/crypto.js';
-import type { Node } from '../format/node.js';
+import type { PackedBlob } from '../format/pack.js';
 import type { BlobLocation } from '../repository/master-index.js';
 import type { Repository } from '../repository/repository.js';
 
@@ -16,20 +16,27 @@ export interface FileBlob {
 }
 
 /** The plaintext length of a blob: recorded when compressed, else the stored length less IV and MAC. */
-export function plaintextLength(loc: BlobLocation): number {
+export function plaintextLength(loc: Pick<PackedBlob, 'length' | 'uncompressedLength'>): number {
   return loc.uncompressedLength ?? loc.length - CRYPTO_OVERHEAD;
 }
 
-/** The blobs of a file node in order, or the id of the first blob the index does not know. */
-export function fileBlobs(repo: Repository, node: Node): FileBlob[] | { missing: string } {
+/** The blobs of a file's content in order, or the id of the first blob the index does not know. */
+export function fileBlobs(repo: Repository, content: readonly string[]): FileBlob[] | { missing: string } {
   const blobs: FileBlob[] = [];
   let offset = 0;
-  for (const id of node.content ?? []) {
+  for (const id of content) {
     const location = repo.index.lookup('data', id);
     if (!location) return { missing: id };
     const length = plaintextLength(location);
     blobs.push({ id, offset, length, location });
     offset += length;
   }
+  return blobs;
+}
+
+/** The blobs of content whose blobs were all found in the index before (the index does not change). */
+export function indexedFileBlobs(repo: Repository, content: readonly string[]): FileBlob[] {
+  const blobs = fileBlobs(repo, content);
+  if (!Array.isArray(blobs)) throw new Error(`data blob ${blobs.missing} is not in the index`);
   return blobs;
 }

@@ -6,7 +6,7 @@ import { chmod, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { isSystemError, messageOf } from '../errors.js';
 import { type KnownOwner, type MetadataContext, restoreFileMetadata, restoreTimes } from './metadata.js';
-import type { PlannedEntry } from './plan.js';
+import type { PlannedFile } from './plan.js';
 import { setExtendedAttributes } from './xattrs.js';
 import { nonZeroRuns } from './zero-blocks.js';
 
@@ -43,10 +43,11 @@ export class FileJob {
   error: string | undefined;
   /** The file was opened (created or changed) by this restore. */
   touched = false;
+  /** Its content was found in place already: only its metadata is set. */
+  unchanged = false;
 
   constructor(
-    readonly entry: PlannedEntry,
-    readonly size: number,
+    readonly file: PlannedFile,
     readonly mode: OpenMode,
     /** Skip zero blocks: only where the file reads as zeros before writing (create, truncate). */
     readonly sparse: boolean,
@@ -56,7 +57,13 @@ export class FileJob {
     readonly createMode = 0o600,
     /** The created file already has its final mode. */
     public modeSet = false,
+    /** Which blobs of an updated file hold the right bytes already, by number: those are not written. */
+    readonly inPlace?: readonly boolean[],
   ) {}
+
+  get size(): number {
+    return this.file.size;
+  }
 
   /** Flags for the first open: O_EXCL for a new file, never following a symlink. */
   get openFlags(): number {
@@ -153,7 +160,7 @@ export class FileWriter {
     job.pending = 0;
     job.touched = true;
     // Most files need nothing more: no promise for them.
-    if (timesSet && job.entry.node.extendedAttributes.length === 0) this.onFinished(job, { metadataError });
+    if (timesSet && job.file.extendedAttributes.length === 0) this.onFinished(job, { metadataError });
     else this.track(this.afterClose(job, !timesSet, metadataError));
   }
 
@@ -176,7 +183,7 @@ export class FileWriter {
         const fd = await this.descriptor(job);
         if (job.truncateAlways || job.end !== job.size) await ftruncateAsync(fd, job.size);
         try {
-          timesLeft = !(await restoreFileMetadata(fd, job.entry.node, this.ctx, job.owner, job.modeSet));
+          timesLeft = !(await restoreFileMetadata(fd, job.file, this.ctx, job.owner, job.modeSet));
         } catch (err) {
           metadataError = messageOf(err);
         }
@@ -192,7 +199,8 @@ export class FileWriter {
 
   /** The steps that need the path: removal of a failed file, nanosecond times, xattrs (last, as restic). */
   private async afterClose(job: FileJob, timesLeft: boolean, metadataError: string | undefined): Promise<void> {
-    const { path, node } = job.entry;
+    const file = job.file;
+    const path = file.path;
     if (job.error !== undefined) {
       // Half-written content must not pass for the file: remove it (an untouched one stays).
       if (job.touched) await unlink(path).catch(() => undefined);
@@ -200,8 +208,8 @@ export class FileWriter {
       const fail = (err: unknown) => {
         metadataError ??= messageOf(err);
       };
-      if (timesLeft) await restoreTimes(path, node, this.ctx).catch(fail);
-      await setExtendedAttributes(path, node.extendedAttributes, this.ctx.helper).catch(fail);
+      if (timesLeft) await restoreTimes(path, file, this.ctx).catch(fail);
+      await setExtendedAttributes(path, file.extendedAttributes, this.ctx.helper).catch(fail);
     }
     this.onFinished(job, { contentError: job.error, metadataError });
   }
@@ -235,16 +243,17 @@ export class FileWriter {
 
   private async openFile(job: FileJob): Promise<number> {
     const flags = job.openFlags;
+    const path = job.file.path;
     // A new file gets a writable descriptor whatever mode it is created with.
-    if (flags & constants.O_CREAT) return openAsync(job.entry.path, flags, job.createMode);
+    if (flags & constants.O_CREAT) return openAsync(path, flags, job.createMode);
     try {
-      return await openAsync(job.entry.path, flags);
+      return await openAsync(path, flags);
     } catch (err) {
       // A read-only file of a user who owns it: make it writable, its mode is set at the end anyway.
       if (!isSystemError(err, 'EACCES')) throw err;
-      await chmod(job.entry.path, 0o600);
+      await chmod(path, 0o600);
       job.modeSet = false;
-      return openAsync(job.entry.path, flags);
+      return openAsync(path, flags);
     }
   }
 

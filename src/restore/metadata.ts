@@ -4,8 +4,8 @@
 import { fchmod, fchown, futimes, chmod, lchown, lutimes } from 'node:fs';
 import { promisify } from 'node:util';
 import { isSystemError } from '../errors.js';
-import { posixFromGoMode } from '../format/file-mode.js';
-import type { Node } from '../format/node.js';
+import { type NodeType, posixFromGoMode } from '../format/file-mode.js';
+import type { ExtendedAttribute, Node } from '../format/node.js';
 import { approximateSeconds, exactSeconds } from './node-times.js';
 import type { PosixHelper } from './posix-helper.js';
 import { setExtendedAttributes } from './xattrs.js';
@@ -25,6 +25,25 @@ export interface MetadataContext {
   readonly onApproximateTime: () => void;
 }
 
+/** What putting a node's metadata back takes: a tree node has it, and so has a planned file. */
+export interface NodeMetadata {
+  readonly type: NodeType;
+  /** Go os.FileMode bits. */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Nanoseconds since the Unix epoch. */
+  readonly atimeNs: bigint;
+  readonly mtimeNs: bigint;
+  readonly extendedAttributes: readonly ExtendedAttribute[];
+}
+
+/** A node's metadata apart from the node, which holds much more. */
+export function nodeMetadata(node: Node): NodeMetadata {
+  const { type, mode, uid, gid, extendedAttributes } = node;
+  return { type, mode, uid, gid, atimeNs: node.atime.ns, mtimeNs: node.mtime.ns, extendedAttributes };
+}
+
 /** The owner a file is known to have already (one we just created), to skip a useless chown. */
 export interface KnownOwner {
   readonly uid: number;
@@ -32,7 +51,7 @@ export interface KnownOwner {
 }
 
 /** Permission, setuid, setgid and sticky bits of a node, as chmod takes them. */
-export function permissionBits(node: Node): number {
+export function permissionBits(node: NodeMetadata): number {
   return posixFromGoMode(node.mode) & 0o7777;
 }
 
@@ -68,11 +87,11 @@ export interface FileMetadataSteps {
 }
 
 /** `owner`: who the file belongs to already (if known); `modeSet`: it was created with its final mode. */
-export function fileMetadataSteps(node: Node, ctx: MetadataContext, owner: KnownOwner | undefined, modeSet: boolean): FileMetadataSteps {
+export function fileMetadataSteps(node: NodeMetadata, ctx: MetadataContext, owner: KnownOwner | undefined, modeSet: boolean): FileMetadataSteps {
   const chownNeeded = owner === undefined || owner.uid !== node.uid || owner.gid !== node.gid;
-  const mtime = exactSeconds(node.mtime.ns);
+  const mtime = exactSeconds(node.mtimeNs);
   // Access times are kept to the microsecond unless the modification time needs utimensat anyway.
-  const atime = exactSeconds(node.atime.ns) ?? approximateSeconds(node.atime.ns);
+  const atime = exactSeconds(node.atimeNs) ?? approximateSeconds(node.atimeNs);
   return {
     chown: chownNeeded ? [node.uid, node.gid, !ctx.isRoot] : undefined,
     chmod: modeSet ? undefined : permissionBits(node),
@@ -85,7 +104,7 @@ export function fileMetadataSteps(node: Node, ctx: MetadataContext, owner: Known
  * Resolves false when the times still have to be set by path after closing (nanosecond times
  * Node cannot express); extended attributes are left to the caller, as they come last.
  */
-export async function restoreFileMetadata(fd: number, node: Node, ctx: MetadataContext, owner: KnownOwner | undefined, modeSet: boolean): Promise<boolean> {
+export async function restoreFileMetadata(fd: number, node: NodeMetadata, ctx: MetadataContext, owner: KnownOwner | undefined, modeSet: boolean): Promise<boolean> {
   const { chown, chmod, times } = fileMetadataSteps(node, ctx, owner, modeSet);
   const steps = new Steps();
   if (chown) await steps.run(() => fchownAsync(fd, chown[0], chown[1]).catch((err: unknown) => ignoreForUsers(ctx, err)));
@@ -96,17 +115,17 @@ export async function restoreFileMetadata(fd: number, node: Node, ctx: MetadataC
 }
 
 /** Times by path without following a symlink: exact through the helper, else as close as Node gets. */
-export async function restoreTimes(path: Buffer, node: Node, ctx: MetadataContext): Promise<void> {
-  const atime = exactSeconds(node.atime.ns);
-  const mtime = exactSeconds(node.mtime.ns);
+export async function restoreTimes(path: Buffer, node: NodeMetadata, ctx: MetadataContext): Promise<void> {
+  const atime = exactSeconds(node.atimeNs);
+  const mtime = exactSeconds(node.mtimeNs);
   if (atime !== undefined && mtime !== undefined) return lutimesAsync(path, atime, mtime);
-  if (await ctx.helper.setTimes(path, node.atime.ns, node.mtime.ns)) return;
+  if (await ctx.helper.setTimes(path, node.atimeNs, node.mtimeNs)) return;
   ctx.onApproximateTime();
-  await lutimesAsync(path, atime ?? approximateSeconds(node.atime.ns), mtime ?? approximateSeconds(node.mtime.ns));
+  await lutimesAsync(path, atime ?? approximateSeconds(node.atimeNs), mtime ?? approximateSeconds(node.mtimeNs));
 }
 
 /** Metadata of a directory, symlink, fifo or device, by path (symlinks keep their own mode). */
-export async function restorePathMetadata(path: Buffer, node: Node, ctx: MetadataContext, owner: KnownOwner | undefined): Promise<void> {
+export async function restorePathMetadata(path: Buffer, node: NodeMetadata, ctx: MetadataContext, owner: KnownOwner | undefined): Promise<void> {
   const steps = new Steps();
   if (owner === undefined || owner.uid !== node.uid || owner.gid !== node.gid) {
     await steps.run(() => lchownAsync(path, node.uid, node.gid).catch((err: unknown) => ignoreForUsers(ctx, err)));

@@ -10,22 +10,25 @@ import { pathBytes } from '../fs/paths.js';
 import { findSnapshot, type SnapshotEntry } from '../repository/snapshots.js';
 import type { Repository } from '../repository/repository.js';
 import { ContentRestorer, INTERRUPTED } from './content-restorer.js';
-import { examineExisting, type ExistingState } from './existing-files.js';
+import { examineExisting, type ExistingState, type ExpectedContent } from './existing-files.js';
 import { fileBlobs, type FileBlob } from './file-blobs.js';
 import { FileJob, FileWriter, type OpenMode } from './file-writer.js';
 import { type KnownOwner, type MetadataContext, permissionBits, restorePathMetadata } from './metadata.js';
-import { type PlannedDir, type PlannedEntry, type PlannedLink, type PlanVisitor, walkRestore } from './plan.js';
+import { type PlannedDir, type PlannedEntry, type PlannedFile, type PlannedLink, type PlanVisitor, walkRestore } from './plan.js';
 import { PosixHelper } from './posix-helper.js';
 import { RestoreWorkers } from './restore-workers.js';
 import type { RestoreAction, RestoreCounts, RestoreEventHandler, RestoreResult } from './restore-events.js';
 import type { OverwriteMode, RestoreOptions } from './restore-options.js';
 import { RestoreSelection } from './selection.js';
+import { limitHeapGrowth } from './heap-growth.js';
 import { findNode } from './snapshot-path.js';
 import { createHardLink, createSpecial } from './special-nodes.js';
 import { type DirState, TargetDirs } from './target-dirs.js';
-import { type VerifyItem, verifyFiles } from './verify.js';
+import { verifyFiles } from './verify.js';
 
 const ENTRY_CONCURRENCY = 32;
+/** Existing files examined at once (each may be read whole to compare blobs). */
+const EXAMINE_CONCURRENCY = 8;
 const DEFAULT_PACK_CONCURRENCY = 4;
 const DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024;
 
@@ -78,18 +81,20 @@ function emptyCounts(): RestoreCounts {
   };
 }
 
+type Planned = PlannedEntry | PlannedFile | PlannedDir;
+
 /** An item event whose location is text made on demand: most listeners never read it. */
 class ItemEvent {
   readonly type = 'item';
 
   constructor(
     readonly action: RestoreAction,
-    private readonly entry: PlannedEntry | PlannedDir,
+    private readonly entry: Planned,
     readonly size: number,
   ) {}
 
   get kind(): NodeType {
-    return this.entry.node?.type ?? 'dir';
+    return this.entry.type;
   }
 
   get location(): string {
@@ -99,10 +104,11 @@ class ItemEvent {
 
 const ABSENT: ExistingState = { kind: 'absent' };
 
-function hardLinkKey(node: PlannedEntry['node']): string | undefined {
-  // Nodes without an inode (other tools, other systems) cannot be told apart: never linked.
-  if (node.links <= 1n || node.inode === 0n) return undefined;
-  return `${node.inode}:${node.deviceId}`;
+/** What the run does with an existing entry at a path before restoring one there. */
+interface Target {
+  readonly path: Buffer;
+  readonly location: string;
+  readonly mtimeNs: bigint;
 }
 
 class RestoreRun implements PlanVisitor {
@@ -121,20 +127,26 @@ class RestoreRun implements PlanVisitor {
   /** Every directory restored, for their metadata at the end. */
   private readonly dirList: PlannedDir[] = [];
   /** The first file of each hard-link group, restored with content; the others link to it. */
-  private readonly linkPrimaries = new Map<string, PlannedEntry>();
+  private readonly linkPrimaries = new Map<string, PlannedFile>();
   private readonly links: PlannedLink[] = [];
-  /** Work started for each entry as the walk finds it. */
+  /** Work started for entries as the walk finds them. */
   private readonly tasks = new Set<Promise<void>>();
-  /** Existing files examined at once (each may be read whole to compare blobs). */
-  private readonly checks = new Semaphore(8);
+  /** Existing entries examined at once (each may be read whole to compare blobs). */
+  private readonly checks = new Semaphore(EXAMINE_CONCURRENCY);
+  /** Files waiting for their directory to be made, by directory. */
+  private readonly waiting = new Map<PlannedDir, PlannedFile[]>();
+  /** Files in directories that held something already, to be examined; from `examined` on. */
+  private toExamine: PlannedFile[] = [];
+  private examined = 0;
+  private examiners = 0;
   /** Files whose content this run writes, for --verify. */
-  private readonly written: VerifyItem[] = [];
+  private readonly written: PlannedFile[] = [];
+  /** Existing files to rewrite, waiting for their job: how, and which blobs are in place already. */
+  private readonly rewrites = new Map<PlannedFile, { readonly mode: OpenMode; readonly inPlace: readonly boolean[] | undefined }>();
   /** Primaries whose content failed: their hard links are not made. */
-  private readonly failed = new Set<PlannedEntry>();
+  private readonly failed = new Set<PlannedFile>();
   /** Files left unfinished because the restore was stopped. */
   interrupted = 0;
-  /** What each file job does, reported when it completes. */
-  private readonly actions = new Map<FileJob, RestoreAction>();
 
   constructor(
     private readonly repo: Repository,
@@ -172,25 +184,25 @@ class RestoreRun implements PlanVisitor {
     this.dirs = new TargetDirs(dirOptions, targetCreated);
     this.writer = new FileWriter(this.ctx, (job, outcome) => {
       if (outcome.contentError !== undefined) {
-        this.failed.add(job.entry);
+        this.failed.add(job.file);
         // A stop leaves many files unfinished: they are counted, not each reported.
         if (outcome.contentError === INTERRUPTED) this.interrupted++;
-        else this.error(job.entry.location, outcome.contentError);
+        else this.error(job.file.location, outcome.contentError);
         return;
       }
-      if (outcome.metadataError !== undefined) this.error(job.entry.location, `cannot restore metadata: ${outcome.metadataError}`);
-      this.item(this.actions.get(job) ?? 'restored', job.entry, job.size);
-      this.actions.delete(job);
+      if (outcome.metadataError !== undefined) this.error(job.file.location, `cannot restore metadata: ${outcome.metadataError}`);
+      this.item(job.unchanged ? 'unchanged' : job.mode === 'create' ? 'restored' : 'updated', job.file, job.size);
     });
-    this.content = new ContentRestorer(repo, workers, this.writer, this.ctx, {
+    const contentOptions = {
       packConcurrency: options.packConcurrency ?? DEFAULT_PACK_CONCURRENCY,
       memoryLimit: options.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
-      onBytes: (bytes) => {
+      onBytes: (bytes: number) => {
         this.counts.bytesRestored += bytes;
         this.onEvent({ type: 'bytes', bytes });
       },
       signal: options.signal,
-    });
+    };
+    this.content = new ContentRestorer(repo, workers, this.writer, this.ctx, contentOptions, (file) => this.jobOf(file));
   }
 
   error(location: string, message: string): void {
@@ -198,7 +210,7 @@ class RestoreRun implements PlanVisitor {
     this.onEvent({ type: 'error', location, message });
   }
 
-  private item(action: RestoreAction, entry: PlannedEntry | PlannedDir, size = 0): void {
+  private item(action: RestoreAction, entry: Planned, size = 0): void {
     if (action === 'restored') this.counts.filesRestored++;
     else if (action === 'updated') this.counts.filesUpdated++;
     else if (action === 'unchanged') this.counts.filesUnchanged++;
@@ -220,23 +232,24 @@ class RestoreRun implements PlanVisitor {
 
   dir(dir: PlannedDir): void {
     this.dirs.add(dir);
-    if (dir.node) this.dirList.push(dir);
+    if (dir.metadata) this.dirList.push(dir);
+  }
+
+  file(file: PlannedFile, key: string | undefined): void {
+    this.counts.totalFiles++;
+    const primary = key === undefined ? undefined : this.linkPrimaries.get(key);
+    if (primary) {
+      this.links.push({ entry: file, primary });
+      return;
+    }
+    if (key !== undefined) this.linkPrimaries.set(key, file);
+    this.counts.totalBytes += file.size;
+    this.restoreFile(file);
   }
 
   entry(entry: PlannedEntry): void {
     this.counts.totalFiles++;
     switch (entry.node.type) {
-      case 'file': {
-        const key = hardLinkKey(entry.node);
-        const primary = key === undefined ? undefined : this.linkPrimaries.get(key);
-        if (primary) {
-          this.links.push({ entry, primary });
-          return;
-        }
-        if (key !== undefined) this.linkPrimaries.set(key, entry);
-        this.counts.totalBytes += Number(entry.node.size);
-        return this.restoreFile(entry);
-      }
       case 'symlink':
       case 'fifo':
       case 'dev':
@@ -266,32 +279,37 @@ class RestoreRun implements PlanVisitor {
     await this.restoreDirMetadata();
     if (this.options.verify && !this.dryRun) {
       this.onEvent({ type: 'phase', phase: 'verify' });
-      this.counts.filesVerified = await verifyFiles(this.written, (location, message) => this.error(location, message));
+      this.counts.filesVerified = await verifyFiles(this.repo, this.written, (location, message) => this.error(location, message));
     }
   }
 
   // ---- one entry ----
 
   /** The state of an entry's directory once made; undefined (and reported) when it could not be. */
-  private async parent(entry: PlannedEntry): Promise<DirState | undefined> {
+  private async parent(entry: PlannedEntry | PlannedFile): Promise<DirState | undefined> {
     const parent = await this.dirs.ready(entry.parent);
-    if (!parent) this.error(entry.location, 'not restored: its directory could not be created');
+    if (!parent) this.directoryFailed(entry);
     return parent;
   }
 
+  private directoryFailed(entry: PlannedEntry | PlannedFile): void {
+    this.error(entry.location, 'not restored: its directory could not be created');
+  }
+
   /** What is at an entry's path now: nothing when its directory is new. Undefined after an error. */
-  private async existing(entry: PlannedEntry, parent: DirState, blobs?: readonly FileBlob[]): Promise<ExistingState | undefined> {
+  private async existing(target: Target, parent: DirState, content?: ExpectedContent): Promise<ExistingState | undefined> {
     if (parent.fresh) return ABSENT;
+    const path = target.path;
     try {
-      const state = await this.checks.run(() => examineExisting(entry.path, entry.node, blobs, this.overwrite));
+      const state = await this.checks.run(() => examineExisting(path, target.mtimeNs, content, this.overwrite));
       if (state.kind === 'replace' && !this.dryRun) {
-        if (!state.isDir) await unlink(entry.path);
-        else if (this.options.delete) await rm(entry.path, { recursive: true, force: true });
-        else await rmdir(entry.path);
+        if (!state.isDir) await unlink(path);
+        else if (this.options.delete) await rm(path, { recursive: true, force: true });
+        else await rmdir(path);
       }
       return state;
     } catch (err) {
-      this.error(entry.location, `cannot replace the existing entry: ${messageOf(err)}`);
+      this.error(target.location, `cannot replace the existing entry: ${messageOf(err)}`);
       return undefined;
     }
   }
@@ -300,8 +318,8 @@ class RestoreRun implements PlanVisitor {
    * The mode to create a file with, and whether that is final: when the umask keeps every bit and
    * there is no setuid, setgid or sticky bit (a chown would clear those), no chmod is needed.
    */
-  private createMode(entry: PlannedEntry): [mode: number, final: boolean] {
-    const bits = permissionBits(entry.node);
+  private createMode(file: PlannedFile): [mode: number, final: boolean] {
+    const bits = permissionBits(file);
     if ((bits & 0o7000) === 0 && (bits & ~this.umask) === bits) return [bits, true];
     return [0o600, false];
   }
@@ -313,7 +331,7 @@ class RestoreRun implements PlanVisitor {
   private async restoreSpecial(entry: PlannedEntry): Promise<void> {
     const parent = await this.parent(entry);
     if (!parent) return;
-    const state = await this.existing(entry, parent);
+    const state = await this.existing({ path: entry.path, location: entry.location, mtimeNs: entry.node.mtime.ns }, parent);
     if (!state) return;
     if (state.kind === 'skip') return this.item('skipped', entry);
     try {
@@ -326,53 +344,94 @@ class RestoreRun implements PlanVisitor {
 
   /**
    * Starts on one file. In a directory this restore made, nothing needs checking and the file is
-   * scheduled at once, without a promise; elsewhere the directory and the target are looked at first.
+   * scheduled at once; before its directory is made, it waits in the directory's list; in one that
+   * held something already, it is examined first.
    */
-  private restoreFile(entry: PlannedEntry): void {
-    const parent = this.dirs.stateOf(entry.parent);
-    if (parent?.fresh) return this.scheduleFile(entry, parent, ABSENT);
-    this.track(this.examineFile(entry));
+  private restoreFile(file: PlannedFile): void {
+    const parent = this.dirs.stateOf(file.parent);
+    if (parent?.fresh) return this.scheduleFile(file, parent, ABSENT);
+    if (parent) return this.examine(file);
+    const waiting = this.waiting.get(file.parent);
+    if (waiting) return void waiting.push(file);
+    this.waiting.set(file.parent, [file]);
+    this.dirs.whenMade(file.parent, (state) => this.dirReady(file.parent, state));
   }
 
-  private async examineFile(entry: PlannedEntry): Promise<void> {
-    const parent = await this.parent(entry);
-    const blobs = parent && this.blobsOf(entry);
-    const state = parent && blobs ? await this.existing(entry, parent, blobs) : undefined;
-    if (!parent || !blobs || !state) {
-      this.failed.add(entry);
+  /** Moves on the files that waited for a directory, now made (or failed: then they fail). */
+  private dirReady(dir: PlannedDir, state: DirState | undefined): void {
+    const files = this.waiting.get(dir) ?? [];
+    this.waiting.delete(dir);
+    for (const file of files) {
+      if (!state) {
+        this.directoryFailed(file);
+        this.failed.add(file);
+      } else if (state.fresh) this.scheduleFile(file, state, ABSENT);
+      else this.examine(file);
+    }
+  }
+
+  /** Queues a file whose path may hold something; a few examiners take the queue in order. */
+  private examine(file: PlannedFile): void {
+    this.toExamine.push(file);
+    if (this.examiners >= EXAMINE_CONCURRENCY) return;
+    this.examiners++;
+    this.track(this.examineQueued());
+  }
+
+  private async examineQueued(): Promise<void> {
+    try {
+      while (this.examined < this.toExamine.length) {
+        const file = this.toExamine[this.examined++]!;
+        if (this.examined === this.toExamine.length) {
+          this.toExamine = [];
+          this.examined = 0;
+        }
+        await this.examineFile(file);
+      }
+    } finally {
+      this.examiners--;
+    }
+  }
+
+  private async examineFile(file: PlannedFile): Promise<void> {
+    const parent = this.dirs.stateOf(file.parent)!;
+    const blobs = this.blobsOf(file);
+    const state = blobs && (await this.existing(file, parent, { size: file.size, blobs }));
+    if (!blobs || !state) {
+      this.failed.add(file);
       return;
     }
-    this.scheduleFile(entry, parent, state, blobs);
+    this.scheduleFile(file, parent, state, blobs);
   }
 
   /** The blobs of a file; undefined (and reported) when the index lacks one. */
-  private blobsOf(entry: PlannedEntry): FileBlob[] | undefined {
-    const blobs = fileBlobs(this.repo, entry.node);
+  private blobsOf(file: PlannedFile): FileBlob[] | undefined {
+    const blobs = fileBlobs(this.repo, file.content);
     if (Array.isArray(blobs)) return blobs;
-    this.error(entry.location, `cannot restore content: data blob ${blobs.missing} is not in the index`);
+    this.error(file.location, `cannot restore content: data blob ${blobs.missing} is not in the index`);
     return undefined;
   }
 
   /** Acts on what is at the file's path: skips it, sets metadata only, or schedules the blobs it needs. */
-  private scheduleFile(entry: PlannedEntry, parent: DirState, state: ExistingState, known?: FileBlob[]): void {
-    const size = Number(entry.node.size);
-    const blobs = known ?? this.blobsOf(entry);
+  private scheduleFile(file: PlannedFile, parent: DirState, state: ExistingState, known?: FileBlob[]): void {
+    const size = file.size;
+    const blobs = known ?? this.blobsOf(file);
     if (!blobs) {
-      this.failed.add(entry);
+      this.failed.add(file);
       return;
     }
     if (state.kind === 'skip') {
-      this.item('skipped', entry, size);
+      this.item('skipped', file, size);
       this.skipBytes(size);
       return;
     }
     if (state.kind === 'unchanged') {
       this.skipBytes(size);
-      if (this.dryRun) return this.item('unchanged', entry, size);
+      if (this.dryRun) return this.item('unchanged', file, size);
       // Only the metadata is set; the size is right already.
-      const job = new FileJob(entry, size, 'update', false, undefined);
+      const job = new FileJob(file, 'update', false, undefined);
       job.end = size;
-      this.actions.set(job, 'unchanged');
+      job.unchanged = true;
       this.writer.start(job);
       return;
     }
@@ -385,18 +444,28 @@ class RestoreRun implements PlanVisitor {
         this.skipBytes(blobs.reduce((n, b, i) => n + (state.matches[i] ? b.length : 0), 0));
       }
     }
-    const action = mode === 'create' ? 'restored' : 'updated';
     if (this.dryRun) {
       this.counts.bytesRestored += size;
       this.onEvent({ type: 'bytes', bytes: size });
-      return this.item(action, entry, size);
+      return this.item(mode === 'create' ? 'restored' : 'updated', file, size);
     }
+    if (this.options.verify) this.written.push(file);
+    if (blobs.every((_, i) => skip?.[i])) return this.writer.start(this.newJob(file, mode, parent, skip));
+    // The job is made when the first of its blobs is read: until then a file waits as its plan only.
+    if (mode !== 'create') this.rewrites.set(file, { mode, inPlace: skip });
+    this.content.add(file, blobs, skip);
+  }
+
+  /** The job of a file whose content is about to be written. */
+  private jobOf(file: PlannedFile): FileJob {
+    const rewrite = this.rewrites.get(file);
+    this.rewrites.delete(file);
+    return this.newJob(file, rewrite?.mode ?? 'create', this.dirs.stateOf(file.parent)!, rewrite?.inPlace);
+  }
+
+  private newJob(file: PlannedFile, mode: OpenMode, parent: DirState, inPlace: readonly boolean[] | undefined): FileJob {
     const sparse = this.options.sparse !== false && mode !== 'update';
-    const job = new FileJob(entry, size, mode, sparse, mode === 'create' ? this.owner(parent) : undefined, ...this.createMode(entry));
-    this.actions.set(job, action);
-    if (this.options.verify) this.written.push({ entry, blobs });
-    this.content.add(job, blobs, skip);
-    this.writer.start(job);
+    return new FileJob(file, mode, sparse, mode === 'create' ? this.owner(parent) : undefined, ...this.createMode(file), inPlace);
   }
 
   private async restoreLink(link: PlannedLink): Promise<void> {
@@ -411,7 +480,7 @@ class RestoreRun implements PlanVisitor {
     if (!state) return;
     if (state.kind === 'skip') return this.item('skipped', entry);
     try {
-      if (!this.dryRun) await createHardLink(primary.path, entry.path, entry.node, this.ctx);
+      if (!this.dryRun) await createHardLink(primary.path, entry.path, entry, this.ctx);
       this.item('restored', entry);
     } catch (err) {
       this.error(entry.location, `cannot create hard link to ${primary.location}: ${messageOf(err)}`);
@@ -429,7 +498,7 @@ class RestoreRun implements PlanVisitor {
         this.counts.dirs++;
         if (this.dryRun) return;
         try {
-          await restorePathMetadata(dir.path, dir.node!, this.ctx, state.created ? this.ownOwner : undefined);
+          await restorePathMetadata(dir.path, dir.metadata!, this.ctx, state.created ? this.ownOwner : undefined);
         } catch (err) {
           this.error(dir.location, `cannot restore metadata: ${messageOf(err)}`);
         }
@@ -452,33 +521,37 @@ export async function restoreSnapshot(
   onEvent: RestoreEventHandler = () => undefined,
 ): Promise<RestoreResult> {
   const started = Date.now();
-  let result: RestoreResult;
   const selection = new RestoreSelection(options);
   const entry = typeof snapshot === 'string' ? await findSnapshot(repo, snapshot, options.filter) : snapshot;
-  if (repo.index.packCount === 0) await repo.loadIndex();
-  const found = await findNode(repo, entry.snapshot.tree, subpath);
-  if (found.tree === undefined) {
-    throw new HoldfastError('ERR_INVALID_ARGUMENT', `"${found.path}" is a ${found.node?.type}, not a directory: restore its directory with --include, or use dump`);
-  }
-  const targetPath = resolve(target);
-  const targetCreated = await prepareTarget(targetPath, options.dryRun === true);
-  const helper = new PosixHelper(targetPath);
-  const workers = new RestoreWorkers(repo.key, options.threads);
+  // From the index on: what is live while it loads sets how far the heap may grow afterwards.
+  const endHeapLimit = limitHeapGrowth();
   try {
-    const run = new RestoreRun(repo, options, onEvent, helper, workers, selection, targetCreated);
-    onEvent({ type: 'start', snapshot: entry, target: targetPath });
+    if (repo.index.packCount === 0) await repo.loadIndex();
+    const found = await findNode(repo, entry.snapshot.tree, subpath);
+    if (found.tree === undefined) {
+      throw new HoldfastError('ERR_INVALID_ARGUMENT', `"${found.path}" is a ${found.node?.type}, not a directory: restore its directory with --include, or use dump`);
+    }
+    const targetPath = resolve(target);
+    const targetCreated = await prepareTarget(targetPath, options.dryRun === true);
+    const helper = new PosixHelper(targetPath);
+    const workers = new RestoreWorkers(repo.key, options.threads);
     try {
-      await walkRestore(repo, found.tree, pathBytes(targetPath), selection, run);
+      const run = new RestoreRun(repo, options, onEvent, helper, workers, selection, targetCreated);
+      onEvent({ type: 'start', snapshot: entry, target: targetPath });
+      try {
+        await walkRestore(repo, found.tree, pathBytes(targetPath), selection, run, { keepNames: options.delete === true });
+      } finally {
+        // Work already started for what the walk found must end before anything else happens.
+        await run.finish();
+      }
+      if (options.signal?.aborted) {
+        throw new HoldfastError('ERR_INTERRUPTED', `restore interrupted: ${run.interrupted} files were not restored (none was left incomplete)`);
+      }
+      return { snapshotId: entry.id, target: targetPath, dryRun: options.dryRun === true, counts: run.counts, errors: run.errors, durationMs: Date.now() - started };
     } finally {
-      // Work already started for what the walk found must end before anything else happens.
-      await run.finish();
+      await Promise.all([helper.close(), workers.close()]);
     }
-    if (options.signal?.aborted) {
-      throw new HoldfastError('ERR_INTERRUPTED', `restore interrupted: ${run.interrupted} files were not restored (none was left incomplete)`);
-    }
-    result = { snapshotId: entry.id, target: targetPath, dryRun: options.dryRun === true, counts: run.counts, errors: run.errors, durationMs: Date.now() - started };
   } finally {
-    await Promise.all([helper.close(), workers.close()]);
+    endHeapLimit();
   }
-  return result;
 }

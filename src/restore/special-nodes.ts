@@ -5,7 +5,7 @@ import { link, symlink } from 'node:fs/promises';
 import { HoldfastError } from '../errors.js';
 import { PosixMode } from '../format/file-mode.js';
 import type { Node } from '../format/node.js';
-import { type KnownOwner, type MetadataContext, restorePathMetadata } from './metadata.js';
+import { type KnownOwner, type MetadataContext, type NodeMetadata, nodeMetadata, restorePathMetadata } from './metadata.js';
 
 async function create(path: Buffer, node: Node, ctx: MetadataContext): Promise<void> {
   switch (node.type) {
@@ -25,11 +25,11 @@ async function create(path: Buffer, node: Node, ctx: MetadataContext): Promise<v
 /** Creates a symlink, fifo or device node at `path` (which must not exist) with its metadata. */
 export async function createSpecial(path: Buffer, node: Node, ctx: MetadataContext, owner: KnownOwner | undefined): Promise<void> {
   await create(path, node, ctx);
-  await restorePathMetadata(path, node, ctx, owner);
+  await restorePathMetadata(path, nodeMetadata(node), ctx, owner);
 }
 
 /** A hard link to the restored file `existing`; the inode's metadata is set again from this node, as restic does. */
-export async function createHardLink(existing: Buffer, path: Buffer, node: Node, ctx: MetadataContext): Promise<void> {
+export async function createHardLink(existing: Buffer, path: Buffer, node: NodeMetadata, ctx: MetadataContext): Promise<void> {
   await link(existing, path);
   await restorePathMetadata(path, node, ctx, undefined);
 }

@@ -28,16 +28,25 @@ function pathKey(path: Buffer): string {
   return path.toString('latin1');
 }
 
+/**
+ * A directory's progress. Before it is made, what waits for it is listed here: a restore may hold
+ * thousands of directories not made yet, so they cost a list entry each, not a chain of promises.
+ */
 interface Slot {
-  readonly promise: Promise<DirState | undefined>;
-  resolve: (state: DirState | undefined) => void;
+  made: boolean;
+  state: DirState | undefined;
+  /** Subdirectories added before it was made, started once it is. */
+  children: PlannedDir[] | undefined;
+  /** Told once it is made (or has failed). */
+  waiters: ((state: DirState | undefined) => void)[] | undefined;
 }
 
 export class TargetDirs {
   /** One slot per directory, made by whichever comes first: the directory or one of its children. */
   private readonly slots = new Map<PlannedDir, Slot>();
-  private readonly states = new Map<PlannedDir, DirState>();
-  private readonly work = new Set<Promise<void>>();
+  /** Directories added and not made yet. */
+  private pending = 0;
+  private whenSettled: (() => void)[] = [];
 
   constructor(
     private readonly options: TargetDirOptions,
@@ -48,9 +57,7 @@ export class TargetDirs {
   private slot(dir: PlannedDir): Slot {
     let slot = this.slots.get(dir);
     if (!slot) {
-      let resolve!: (state: DirState | undefined) => void;
-      const promise = new Promise<DirState | undefined>((r) => (resolve = r));
-      slot = { promise, resolve };
+      slot = { made: false, state: undefined, children: undefined, waiters: undefined };
       this.slots.set(dir, slot);
     }
     return slot;
@@ -58,34 +65,57 @@ export class TargetDirs {
 
   /** Starts making a directory once its parent is there (the target first). */
   add(dir: PlannedDir): void {
-    const parent = dir.parent ? this.slot(dir.parent).promise : Promise.resolve(undefined);
-    const job = parent
-      .then((parentState) => (dir.parent ? this.prepareDir(dir, parentState) : this.prepareTarget(dir)))
+    this.pending++;
+    if (!dir.parent) return this.start(dir, undefined);
+    const parent = this.slot(dir.parent);
+    if (parent.made) this.start(dir, parent.state);
+    else (parent.children ??= []).push(dir);
+  }
+
+  private start(dir: PlannedDir, parentState: DirState | undefined): void {
+    void (dir.parent ? this.prepareDir(dir, parentState) : this.prepareTarget(dir))
       .catch((err: unknown) => {
         this.options.onError(dir.location, `cannot create directory: ${messageOf(err)}`);
         return undefined;
       })
-      .then((state) => {
-        if (state) this.states.set(dir, state);
-        this.slot(dir).resolve(state);
-      });
-    this.work.add(job);
-    void job.finally(() => this.work.delete(job));
+      .then((state) => this.made(dir, state));
+  }
+
+  private made(dir: PlannedDir, state: DirState | undefined): void {
+    const slot = this.slot(dir);
+    slot.made = true;
+    slot.state = state;
+    const { children, waiters } = slot;
+    slot.children = undefined;
+    slot.waiters = undefined;
+    for (const child of children ?? []) this.start(child, state);
+    for (const waiter of waiters ?? []) waiter(state);
+    if (--this.pending > 0) return;
+    const settled = this.whenSettled;
+    this.whenSettled = [];
+    for (const resolve of settled) resolve();
   }
 
   /** Resolves when every directory added so far is made (or has failed). */
   async settled(): Promise<void> {
-    while (this.work.size > 0) await Promise.all([...this.work]);
+    if (this.pending > 0) await new Promise<void>((resolve) => this.whenSettled.push(resolve));
   }
 
   /** The state of a directory once made; undefined before, or when it could not be made. */
   stateOf(dir: PlannedDir): DirState | undefined {
-    return this.states.get(dir);
+    return this.slots.get(dir)?.state;
+  }
+
+  /** Calls `then` with the state of a directory once it is made, or undefined when it could not be: at once if that is known. */
+  whenMade(dir: PlannedDir, then: (state: DirState | undefined) => void): void {
+    const slot = this.slot(dir);
+    if (slot.made) then(slot.state);
+    else (slot.waiters ??= []).push(then);
   }
 
   /** The state of a directory once it is made (or has failed). */
   ready(dir: PlannedDir): Promise<DirState | undefined> {
-    return this.slot(dir).promise;
+    return new Promise((resolve) => this.whenMade(dir, resolve));
   }
 
   private async prepareTarget(dir: PlannedDir): Promise<DirState> {

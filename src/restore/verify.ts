@@ -4,32 +4,29 @@
 import { stat } from 'node:fs/promises';
 import { forEachLimited } from '../concurrency.js';
 import { messageOf } from '../errors.js';
+import type { Repository } from '../repository/repository.js';
 import { matchingBlobs } from './existing-files.js';
-import type { FileBlob } from './file-blobs.js';
-import type { PlannedEntry } from './plan.js';
+import { indexedFileBlobs } from './file-blobs.js';
+import type { PlannedFile } from './plan.js';
 
 const CONCURRENCY = 4;
 
-export interface VerifyItem {
-  readonly entry: PlannedEntry;
-  readonly blobs: readonly FileBlob[];
-}
-
 /** Verifies the files; reports each mismatch and returns how many files were read. */
-export async function verifyFiles(items: readonly VerifyItem[], onError: (location: string, message: string) => void): Promise<number> {
+export async function verifyFiles(repo: Repository, files: readonly PlannedFile[], onError: (location: string, message: string) => void): Promise<number> {
   let verified = 0;
-  await forEachLimited(items, CONCURRENCY, async ({ entry, blobs }) => {
+  await forEachLimited(files, CONCURRENCY, async (file) => {
     try {
-      const size = (await stat(entry.path)).size;
-      if (BigInt(size) !== entry.node.size) {
-        onError(entry.location, `verify: size is ${size}, expected ${entry.node.size}`);
+      const size = (await stat(file.path)).size;
+      if (size !== file.size) {
+        onError(file.location, `verify: size is ${size}, expected ${file.size}`);
         return;
       }
-      const bad = (await matchingBlobs(entry.path, blobs)).indexOf(false);
-      if (bad >= 0) onError(entry.location, `verify: unexpected content at offset ${blobs[bad]!.offset}`);
+      const blobs = indexedFileBlobs(repo, file.content);
+      const bad = (await matchingBlobs(file.path, blobs)).indexOf(false);
+      if (bad >= 0) onError(file.location, `verify: unexpected content at offset ${blobs[bad]!.offset}`);
       else verified++;
     } catch (err) {
-      onError(entry.location, `verify: ${messageOf(err)}`);
+      onError(file.location, `verify: ${messageOf(err)}`);
     }
   });
   return verified;

@@ -3,8 +3,8 @@
 
 /** A file completed inside the writer thread: created or opened, written and given its metadata. */
 export interface OwnedFile {
-  /** The path's bytes (sent as latin1 text). */
-  readonly path: Buffer;
+  /** The path's bytes as latin1 text (one byte a character, whatever the bytes). */
+  readonly path: string;
   readonly flags: number;
   readonly createMode: number;
   readonly size: number;
@@ -67,7 +67,7 @@ export function encodeJob(data: ArrayBuffer, blobs: readonly WorkerBlob[], files
   files.forEach((f, i) => {
     const o = f.own;
     const pathLength = o ? o.path.length : 0;
-    if (o) paths += o.path.toString('latin1');
+    if (o) paths += o.path;
     fileNumbers.set(
       [
         f.fd ?? NONE,
@@ -90,7 +90,7 @@ export function encodeJob(data: ArrayBuffer, blobs: readonly WorkerBlob[], files
   return { data, blobNumbers, ids: blobs.map((b) => b.id).join(''), targets, fileNumbers, paths };
 }
 
-/** The thread's side of encodeJob. Paths come back as Buffers; `own` is set when the path is not empty. */
+/** The thread's side of encodeJob; `own` is set when the path is not empty. */
 export function decodeJob(job: RangeJob): { blobs: WorkerBlob[]; files: WorkerFile[] } {
   const blobs: WorkerBlob[] = [];
   for (let i = 0; i * BLOB_FIELDS < job.blobNumbers.length; i++) {
@@ -111,7 +111,7 @@ export function decodeJob(job: RangeJob): { blobs: WorkerBlob[]; files: WorkerFi
     let own: OwnedFile | undefined;
     if (pathLength > 0) {
       own = {
-        path: Buffer.from(job.paths.slice(pathAt, pathAt + pathLength), 'latin1'),
+        path: job.paths.slice(pathAt, pathAt + pathLength),
         flags: n[3]!,
         createMode: n[4]!,
         size: n[5]!,
