@@ -1,7 +1,7 @@
 // restic's authenticated encryption: AES-256-CTR, then Poly1305-AES over the ciphertext.
 // Every encrypted file, blob and pack header is IV(16) ‖ ciphertext ‖ tag(16).
 
-import { createCipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
+import { type Cipher, createCipheriv, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import sodium from 'sodium-native';
 import { HoldfastError } from '../errors.js';
 
@@ -45,25 +45,68 @@ export function newRandomKey(): CryptoKey {
   return { encrypt: b.subarray(0, 32), macK: b.subarray(32, 48), macR: clampR(b.subarray(48, 64)) };
 }
 
-/** A random IV; all-zero IVs are refused by restic, so they are never produced. */
-export function newIv(): Buffer {
+/**
+ * Random bytes for IVs, drawn 16 at a time: one call to the system's generator per 256 IVs instead
+ * of one per blob, which a backup of many small files notices.
+ */
+const ivPool = Buffer.allocUnsafeSlow(4096);
+let ivPoolUsed = ivPool.length;
+
+/** Writes a random IV into `target`; all-zero IVs are refused by restic, so they are never produced. */
+function writeIv(target: Buffer): void {
   for (;;) {
-    const iv = randomBytes(IV_SIZE);
-    if (!isAllZero(iv)) return iv;
+    if (ivPoolUsed === ivPool.length) {
+      randomFillSync(ivPool);
+      ivPoolUsed = 0;
+    }
+    const iv = ivPool.subarray(ivPoolUsed, (ivPoolUsed += IV_SIZE));
+    if (isAllZero(iv)) continue;
+    iv.copy(target, 0);
+    return;
   }
 }
 
-/** Poly1305-AES: the one-time key is clamp(r) ‖ AES-128_k(nonce). */
+/** A random IV. */
+export function newIv(): Buffer {
+  const iv = Buffer.allocUnsafe(IV_SIZE);
+  writeIv(iv);
+  return iv;
+}
+
+/**
+ * Per MAC key: the AES-128 block cipher that makes each one-time key (ECB without padding keeps no
+ * state between blocks, so one serves every blob) and a buffer holding clamp(r) ‖ AES-128_k(nonce).
+ */
+interface MacState {
+  readonly aes: Cipher;
+  readonly oneTimeKey: Buffer;
+}
+
+const macStates = new WeakMap<Buffer, MacState>();
+
+/** Poly1305-AES: the one-time key is clamp(r) ‖ AES-128_k(nonce); valid until the next call. */
 function poly1305Key(key: CryptoKey, nonce: Uint8Array): Buffer {
-  const aes = createCipheriv('aes-128-ecb', key.macK, null);
-  aes.setAutoPadding(false);
-  const s = aes.update(nonce);
-  return Buffer.concat([clampR(key.macR), s]);
+  let state = macStates.get(key.macK);
+  if (!state) {
+    const aes = createCipheriv('aes-128-ecb', key.macK, null);
+    aes.setAutoPadding(false);
+    const oneTimeKey = Buffer.alloc(32);
+    clampR(key.macR).copy(oneTimeKey, 0);
+    state = { aes, oneTimeKey };
+    macStates.set(key.macK, state);
+  }
+  state.aes.update(nonce).copy(state.oneTimeKey, 16);
+  return state.oneTimeKey;
+}
+
+/** Writes the Poly1305-AES tag of `ciphertext` into `tag` (16 bytes). */
+function writeMacTag(tag: Buffer, key: CryptoKey, nonce: Uint8Array, ciphertext: Uint8Array): void {
+  sodium.crypto_onetimeauth(tag, ciphertext, poly1305Key(key, nonce));
 }
 
 export function macTag(key: CryptoKey, nonce: Uint8Array, ciphertext: Uint8Array): Buffer {
   const tag = Buffer.allocUnsafe(MAC_SIZE);
-  sodium.crypto_onetimeauth(tag, ciphertext, poly1305Key(key, nonce));
+  writeMacTag(tag, key, nonce, ciphertext);
   return tag;
 }
 
@@ -85,12 +128,14 @@ export function seal(key: CryptoKey, plaintext: Uint8Array, iv: Buffer = newIv()
  * Seals in place: `region` holds 16 free bytes, then the plaintext, then 16 free bytes; the result
  * (IV ‖ ciphertext ‖ tag) replaces it. Saves a buffer per blob where the caller already has one.
  */
-export function sealInPlace(key: CryptoKey, region: Buffer, plaintextLength: number, iv: Buffer = newIv()): void {
-  iv.copy(region, 0);
+export function sealInPlace(key: CryptoKey, region: Buffer, plaintextLength: number, iv?: Buffer): void {
+  if (iv) iv.copy(region, 0);
+  else writeIv(region);
+  const nonce = region.subarray(0, IV_SIZE);
   const text = region.subarray(IV_SIZE, IV_SIZE + plaintextLength);
-  const ctr = createCipheriv('aes-256-ctr', key.encrypt, iv);
+  const ctr = createCipheriv('aes-256-ctr', key.encrypt, nonce);
   ctr.update(text).copy(text);
-  macTag(key, iv, text).copy(region, IV_SIZE + plaintextLength);
+  writeMacTag(region.subarray(IV_SIZE + plaintextLength, IV_SIZE + plaintextLength + MAC_SIZE), key, nonce, text);
 }
 
 /** Verifies the tag, then decrypts. Throws ERR_MAC when the data is not authentic for this key. */
