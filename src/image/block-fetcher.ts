@@ -8,8 +8,9 @@ import type { BlockDirectory } from './block-directory.js';
 import { runLimited } from './run-limited.js';
 
 export interface FetchOptions {
-  /** Range reads in flight; each holds at most maxRangeBytes plus its plaintext. */
+  /** Range reads in flight. */
   readonly concurrency?: number;
+  /** Largest range read, in stored bytes and in the plaintext of its blobs: what each read in flight holds. */
   readonly maxRangeBytes?: number;
   /** Unneeded bytes between two blobs that are still read through rather than split into two requests. */
   readonly maxGap?: number;
@@ -35,11 +36,13 @@ interface RangeRead {
   readonly packId: string;
   readonly offset: number;
   length: number;
+  /** The plaintext of its blobs, in bytes. */
+  plain: number;
   readonly blobs: BlobRead[];
 }
 
 const DEFAULT_CONCURRENCY = 4;
-const DEFAULT_MAX_RANGE = 8 << 20;
+const DEFAULT_MAX_RANGE = 4 << 20;
 const DEFAULT_MAX_GAP = 1 << 20;
 
 /** The wanted blocks' blob locations in typed arrays, sorted by pack and offset. */
@@ -89,13 +92,18 @@ function* ranges(dir: BlockDirectory, at: ReturnType<typeof locate>, maxRange: n
       continue;
     }
     const end = offset + at.length[k]!;
-    if (range === undefined || range.packId !== packId || offset - (range.offset + range.length) > maxGap || end - range.offset > maxRange) {
-      if (range !== undefined) yield range;
-      range = { packId, offset, length: 0, blobs: [] };
-    }
     const u = at.uncompressed[k]!;
+    const plain = u === 0 ? at.length[k]! : u;
+    // Bounded by what it holds once opened too: blocks of an image compress well (mostly empty
+    // ones by a hundred times), and a range's plaintext is in memory at once.
+    const full = range !== undefined && (end - range.offset > maxRange || range.plain + plain > maxRange);
+    if (range === undefined || range.packId !== packId || offset - (range.offset + range.length) > maxGap || full) {
+      if (range !== undefined) yield range;
+      range = { packId, offset, length: 0, plain: 0, blobs: [] };
+    }
     range.blobs.push({ id: dir.contentId(at.blocks[k]!), offset, length: at.length[k]!, uncompressedLength: u === 0 ? undefined : u, blocks: [at.blocks[k]!] });
     range.length = end - range.offset;
+    range.plain += plain;
   }
   if (range !== undefined) yield range;
 }
