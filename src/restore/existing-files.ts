@@ -49,9 +49,9 @@ export interface ExpectedContent {
 }
 
 /**
- * Examines the target path of a node modified at `mtimeNs` (nanoseconds since the epoch). `content` is given for a
- * regular file whose content this restore would write; without it (other types, hard links) an
- * existing entry is replaced.
+ * Examines the target path of a node modified at `mtimeNs` (nanoseconds since the epoch).
+ * `content` is given for a regular file whose content this restore would write; without it
+ * (other types, hard links) an existing entry is replaced.
  */
 export async function examineExisting(path: Buffer, mtimeNs: bigint, content: ExpectedContent | undefined, mode: OverwriteMode): Promise<ExistingState> {
   let st;
