@@ -151,6 +151,16 @@ function run(job: RangeJob): RangeResult {
   const data = Buffer.from(job.data);
   const decoded = decodeJob(job);
   const files = decoded.files.map((f) => new FileState(f));
+  const numbers = new Float64Array(files.length * RESULT_FIELDS);
+  // A range of small blobs can hold tens of thousands of files: each is completed (and closed) as
+  // soon as its last blob in the range is written, not at the end, or they would all be open at once.
+  const usesLeft = new Uint32Array(files.length);
+  for (const blob of decoded.blobs) for (let t = 0; t < blob.targets.length; t += 2) usesLeft[blob.targets[t]!]!++;
+  const finished = new Uint8Array(files.length);
+  const finish = (i: number) => {
+    numbers[i * RESULT_FIELDS + 1] = files[i]!.finish();
+    finished[i] = 1;
+  };
   const blobErrors: { blob: number; message: string }[] = [];
   decoded.blobs.forEach((blob, index) => {
     let plain: Buffer | undefined;
@@ -160,17 +170,19 @@ function run(job: RangeJob): RangeResult {
       blobErrors.push({ blob: index, message: messageOf(err) });
     }
     for (let t = 0; t < blob.targets.length; t += 2) {
-      const file = files[blob.targets[t]!]!;
+      const i = blob.targets[t]!;
+      const file = files[i]!;
       if (plain) file.write(plain, blob.targets[t + 1]!);
       else file.failedBlobs.push(index);
+      if (--usesLeft[i]! === 0) finish(i);
     }
   });
-  const numbers = new Float64Array(files.length * RESULT_FIELDS);
   const errors: { file: number; message: string }[] = [];
   const metadataErrors: { file: number; message: string }[] = [];
   const failedBlobs: { file: number; blobs: number[] }[] = [];
   files.forEach((f, i) => {
-    numbers[i * RESULT_FIELDS + 1] = f.finish();
+    // Files with nothing to write in this range.
+    if (!finished[i]) finish(i);
     numbers[i * RESULT_FIELDS] = f.end;
     if (f.error !== undefined) errors.push({ file: i, message: f.error });
     if (f.metadataError !== undefined) metadataErrors.push({ file: i, message: f.metadataError });

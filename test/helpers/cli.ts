@@ -54,9 +54,14 @@ export function run(command: string, args: readonly string[], options: RunOption
   });
 }
 
+/** The command line that runs holdfast with `args`, for wrapping in another command. */
+export function holdfastCommand(args: readonly string[]): string[] {
+  return [process.execPath, ...(fromSources ? ['--import', 'tsx', mainPath] : [mainPath]), ...args];
+}
+
 export function holdfast(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const node = fromSources ? ['--import', 'tsx', mainPath] : [mainPath];
-  return run(process.execPath, [...node, ...args], options);
+  const [node, ...rest] = holdfastCommand(args);
+  return run(node!, rest, options);
 }
 
 export function restic(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {

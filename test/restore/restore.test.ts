@@ -7,7 +7,7 @@ import { chmod, lstat, mkdir, open, readFile, stat, writeFile } from 'node:fs/pr
 import { join } from 'node:path';
 import test from 'node:test';
 import { execFileSync } from 'node:child_process';
-import { holdfast, ok } from '../helpers/cli.js';
+import { holdfast, holdfastCommand, ok, run } from '../helpers/cli.js';
 import { compareTrees } from '../helpers/compare-trees.js';
 import { makeFixtureTree } from '../helpers/fixture-tree.js';
 import { isRoot, requireTools } from '../helpers/tools.js';
@@ -169,4 +169,21 @@ test('a damaged pack: the files using its broken blob are named and removed, all
   await assert.rejects(lstat(join(target, b.src, 'b/same-as-one.bin')), { code: 'ENOENT' });
   assert.deepEqual(await readFile(join(target, b.src, 'b/two.bin')), await readFile(join(b.src, 'b/two.bin')));
   assert.equal(await readFile(join(target, b.src, 'c.txt'), 'utf8'), 'small\n');
+});
+
+test('thousands of tiny files in one pack restore under a limit of 100 open files', async (t) => {
+  if (!requireTools(t, 'prlimit')) return;
+  // Their blobs are a few dozen bytes each: one range read holds all of them.
+  const b = await backUp(t, async (src) => {
+    await mkdir(src);
+    for (let d = 0; d < 10; d++) {
+      await mkdir(join(src, `d${d}`));
+      for (let f = 0; f < 300; f++) await writeFile(join(src, `d${d}`, `f${f}`), `${d}/${f}\n`);
+    }
+  });
+  const target = join(b.dir, 'restored');
+  const r = await run('prlimit', ['--nofile=100:100', '--', ...holdfastCommand(['-r', b.repo, 'restore', 'latest', '--target', target, '--json'])]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(summaryOf(r).files_restored, 3000);
+  assert.deepEqual(await compareTrees(b.src, join(target, b.src)), []);
 });
