@@ -40,8 +40,20 @@ export interface NodeMetadata {
 
 /** A node's metadata apart from the node, which holds much more. */
 export function nodeMetadata(node: Node): NodeMetadata {
-  const { type, mode, uid, gid, extendedAttributes } = node;
-  return { type, mode, uid, gid, atimeNs: node.atime.ns, mtimeNs: node.mtime.ns, extendedAttributes };
+  const { type, mode, uid, gid } = node;
+  return { type, mode, uid, gid, atimeNs: node.atime.ns, mtimeNs: node.mtime.ns, extendedAttributes: ownAttributes(node.extendedAttributes) };
+}
+
+const NO_ATTRIBUTES: readonly ExtendedAttribute[] = Object.freeze([]);
+
+/**
+ * Extended attributes that keep nothing else alive. A decoded name is a slice of its tree's whole
+ * text (V8 shares the characters of a substring of 13 or more), and kept with every planned file
+ * ("security.selinux" on every file of an SELinux system) it would keep every tree's text.
+ */
+export function ownAttributes(attributes: readonly ExtendedAttribute[]): readonly ExtendedAttribute[] {
+  if (attributes.length === 0) return NO_ATTRIBUTES;
+  return attributes.map(({ name, value }) => ({ name: Buffer.from(name).toString(), value }));
 }
 
 /** The owner a file is known to have already (one we just created), to skip a useless chown. */

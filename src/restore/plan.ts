@@ -12,7 +12,7 @@ import { joinPath } from '../fs/paths.js';
 import { TreeLoader } from '../repository/tree-loader.js';
 import type { Repository } from '../repository/repository.js';
 import type { FileJob } from './file-writer.js';
-import { type NodeMetadata, nodeMetadata } from './metadata.js';
+import { type NodeMetadata, nodeMetadata, ownAttributes } from './metadata.js';
 import type { RestoreSelection } from './selection.js';
 
 /** Something with a path inside the restored tree. */
@@ -46,7 +46,6 @@ export class PlannedEntry implements Located {
   }
 }
 
-const NO_ATTRIBUTES: readonly ExtendedAttribute[] = Object.freeze([]);
 const NS_PER_S = 1_000_000_000n;
 
 /**
@@ -81,7 +80,7 @@ export class PlannedFile implements Located, NodeMetadata {
   ) {}
 
   static of(node: Node, parent: PlannedDir): PlannedFile {
-    const attributes = node.extendedAttributes.length === 0 ? NO_ATTRIBUTES : node.extendedAttributes;
+    const attributes = ownAttributes(node.extendedAttributes);
     const contentBytes = Buffer.from((node.content ?? []).join(''), 'hex').toString('latin1');
     const [atimeSeconds, atimeNanos] = splitNanoseconds(node.atime.ns);
     const [mtimeSeconds, mtimeNanos] = splitNanoseconds(node.mtime.ns);
