@@ -76,6 +76,24 @@ function rangesOf(blobs: BlobUse[]): ReadRange[] {
   return ranges;
 }
 
+/**
+ * Blobs a writer thread takes at once. A range of small blobs can hold tens of thousands of small
+ * files; in parts, both threads share them (each part is copied to move to its thread).
+ */
+const PART_BLOBS = 512;
+
+function partsOf(range: ReadRange, data: Buffer): [ReadRange, Buffer][] {
+  if (range.blobs.length <= PART_BLOBS) return [[range, data]];
+  const parts: [ReadRange, Buffer][] = [];
+  for (let i = 0; i < range.blobs.length; i += PART_BLOBS) {
+    const blobs = range.blobs.slice(i, i + PART_BLOBS);
+    const start = blobs[0]!.offset;
+    const end = Math.max(...blobs.map((b) => b.offset + b.length));
+    parts.push([{ offset: start, length: end - start, blobs }, data.subarray(start - range.offset, end - range.offset)]);
+  }
+  return parts;
+}
+
 /** The bytes of a buffer as an ArrayBuffer of their own, which can move to a thread. */
 function ownArrayBuffer(data: Buffer): ArrayBuffer {
   if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data.buffer;
@@ -224,7 +242,13 @@ export class ContentRestorer {
         for (const b of range.blobs) done.push(this.recover(packId, b, targetsOf(b), err));
         continue;
       }
-      done.push(this.writeRange(packId, range, data).finally(() => this.budget.release(range.length)));
+      const written = Promise.allSettled(partsOf(range, data).map(([part, bytes]) => this.writeRange(packId, part, bytes)));
+      done.push(
+        written.then((results) => {
+          this.budget.release(range.length);
+          for (const r of results) if (r.status === 'rejected') throw r.reason;
+        }),
+      );
     }
     await Promise.all(done);
   }
