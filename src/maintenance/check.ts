@@ -98,45 +98,95 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
   }
   for (const packId of sizes.keys()) if (!indexed.has(packId)) hint(`pack ${packId.slice(0, 8)} is not referenced in any index`);
 
-  // 3. Pack headers: each existing pack's own header lists exactly what the index says.
-  report({ type: 'phase', phase: 'headers', total: present.size });
-  done = 0;
-  await forEachLimited(indexedPacks(repo, present), 8, async ({ id: packId, blobs }) => {
-    try {
-      const header = await repo.readPackHeader(packId, sizes.get(packId));
-      compareHeader(packId, header, blobs, error);
-    } catch (err) {
-      error(`pack ${packId}: ${describe(err)}`);
-    }
-    report({ type: 'progress', done: ++done, total: present.size });
-  });
+  // 5 starts here, when asked: the workers that verify the packs' data would otherwise wait while
+  // the main thread checks headers and trees.
+  const data = options.readData ? new DataReading(repo, selectedPacks(indexed, sizes, options.readData), sizes, error, report) : undefined;
+  let trees: number;
+  let snapshotIds: string[];
+  try {
+    // 3. Pack headers: each existing pack's own header lists exactly what the index says.
+    report({ type: 'phase', phase: 'headers', total: present.size });
+    done = 0;
+    await forEachLimited(indexedPacks(repo, present), 8, async ({ id: packId, blobs }) => {
+      try {
+        const header = await repo.readPackHeader(packId, sizes.get(packId));
+        compareHeader(packId, header, blobs, error);
+      } catch (err) {
+        error(`pack ${packId}: ${describe(err)}`);
+      }
+      report({ type: 'progress', done: ++done, total: present.size });
+    });
 
-  // 4. Snapshots and every tree they reach: trees load and decode, data blobs are indexed.
-  const snapshotIds: string[] = [];
-  for await (const f of repo.list('snapshots')) snapshotIds.push(f.name);
-  report({ type: 'phase', phase: 'snapshots', total: snapshotIds.length });
-  const trees = await checkSnapshots(repo, snapshotIds, error, report);
+    // 4. Snapshots and every tree they reach: trees load and decode, data blobs are indexed.
+    snapshotIds = [];
+    for await (const f of repo.list('snapshots')) snapshotIds.push(f.name);
+    report({ type: 'phase', phase: 'snapshots', total: snapshotIds.length });
+    trees = await checkSnapshots(repo, snapshotIds, error, report);
+  } catch (err) {
+    await data?.finished.catch(() => undefined);
+    throw err;
+  }
 
   // 5. Pack contents, when asked: the whole file hashes to its name, every blob opens and verifies.
-  let packsRead = 0;
-  let bytesRead = 0;
-  if (options.readData) {
-    await releaseMemory();
-    const selected = new Set(selectPacks([...indexed].filter((id) => sizes.has(id)), sizes, options.readData === true ? undefined : options.readData));
-    report({ type: 'phase', phase: 'read-data', total: selected.size });
+  data?.announce();
+  await data?.finished;
+  return { errors, hints, indexFiles: indexIds.length, packs: indexed.size, snapshots: snapshotIds.length, trees, packsRead: data?.packsRead ?? 0, bytesRead: data?.bytesRead ?? 0 };
+}
+
+/** The packs --read-data reads: every indexed pack that exists, or the subset asked for. */
+function selectedPacks(indexed: ReadonlySet<string>, sizes: ReadonlyMap<string, number>, readData: true | ReadDataSubset): Set<string> {
+  return new Set(selectPacks([...indexed].filter((id) => sizes.has(id)), sizes, readData === true ? undefined : readData));
+}
+
+/**
+ * Reads and verifies packs from the moment it is made, while the headers and trees are still
+ * checked. Its phase is reported when `announce` is called: what it finds before is held back
+ * until then, so errors and progress come in the order of the phases.
+ */
+class DataReading {
+  packsRead = 0;
+  bytesRead = 0;
+  readonly finished: Promise<void>;
+  /** Errors found before the phase was announced. */
+  private held: string[] | undefined = [];
+
+  constructor(
+    repo: Repository,
+    private readonly selected: ReadonlySet<string>,
+    sizes: ReadonlyMap<string, number>,
+    private readonly error: (m: string) => void,
+    private readonly report: (e: CheckEvent) => void,
+  ) {
+    this.finished = this.readAll(repo, sizes);
+    // A failure is thrown where `finished` is awaited, after the other phases.
+    this.finished.catch(() => undefined);
+  }
+
+  announce(): void {
+    this.report({ type: 'phase', phase: 'read-data', total: this.selected.size });
+    for (const message of this.held ?? []) this.error(message);
+    this.held = undefined;
+    if (this.packsRead > 0) this.progress();
+  }
+
+  private async readAll(repo: Repository, sizes: ReadonlyMap<string, number>): Promise<void> {
+    const fail = (message: string) => (this.held ? this.held.push(message) : this.error(message));
     // Over a long read, the main thread's share (each pack's blobs, the pieces' promises) grows
     // the young generation back, and V8 would keep it.
     const release = garbageBudget(RELEASE_EVERY, 'release');
     // Each pack keeps the workers busy by itself; a second hides the latency of its reads.
-    await forEachLimited(indexedPacks(repo, selected), 2, async ({ id: packId, blobs }) => {
-      const n = await readPack(repo, packId, sizes.get(packId)!, blobs, error);
+    await forEachLimited(indexedPacks(repo, this.selected), 2, async ({ id: packId, blobs }) => {
+      const n = await readPack(repo, packId, sizes.get(packId)!, blobs, fail);
       release(n);
-      bytesRead += n;
-      packsRead++;
-      report({ type: 'progress', done: packsRead, total: selected.size, bytes: bytesRead });
+      this.bytesRead += n;
+      this.packsRead++;
+      if (!this.held) this.progress();
     });
   }
-  return { errors, hints, indexFiles: indexIds.length, packs: indexed.size, snapshots: snapshotIds.length, trees, packsRead, bytesRead };
+
+  private progress(): void {
+    this.report({ type: 'progress', done: this.packsRead, total: this.selected.size, bytes: this.bytesRead });
+  }
 }
 
 /** The index's packs with their blobs sorted by offset, one at a time; only those in `only` when given. */
@@ -181,6 +231,8 @@ const validTypes = new Set(['file', 'dir', 'symlink', 'dev', 'chardev', 'fifo', 
 
 /** Trees loading at once while checking: each is a read and a decryption, mostly waiting. */
 const TREE_LOADS = 16;
+/** Trees visited between two turns of the event loop. */
+const YIELD_EVERY = 16;
 
 async function checkTree(trees: TreeLoader, index: Repository['index'], rootId: string, where: string, seen: BlobSet, error: (m: string) => void): Promise<void> {
   const pending: { id: string; path: string }[] = [{ id: rootId, path: '/' }];
@@ -209,7 +261,11 @@ async function checkTree(trees: TreeLoader, index: Repository['index'], rootId: 
     }
   };
   const running = new Set<Promise<void>>();
+  let visited = 0;
   while (pending.length > 0 || running.size > 0) {
+    // Trees mostly come from packs loaded already, one promise after another: without a turn of
+    // the event loop now and then, the data phase running meanwhile would wait for the whole walk.
+    if (++visited % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
     while (pending.length > 0 && running.size < TREE_LOADS) {
       const { id, path } = pending.pop()!;
       if (!seen.add('tree', id)) continue;

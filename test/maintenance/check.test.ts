@@ -13,7 +13,7 @@ import { encodeIndexFile } from '../../src/format/index-file.js';
 import type { PackedBlob } from '../../src/format/pack.js';
 import { makeNode } from '../../src/format/node.js';
 import { encodeTree } from '../../src/format/tree.js';
-import { checkRepository, type CheckResult } from '../../src/maintenance/check.js';
+import { type CheckEvent, checkRepository, type CheckResult } from '../../src/maintenance/check.js';
 import { PIECE_BYTES } from '../../src/maintenance/pack-data.js';
 import type { ReadDataSubset } from '../../src/maintenance/read-data-subset.js';
 import { initRepository, openRepository } from '../../src/repository/keys.js';
@@ -64,10 +64,10 @@ async function buildRepository(t: TestContext, options: { misnamed?: boolean; mi
   return { dir, packOf, packs: [...new Set(packOf.values())].sort(), ...(misnamed ? { misnamed } : {}) };
 }
 
-async function check(dir: string, readData: boolean | ReadDataSubset = true): Promise<CheckResult> {
+async function check(dir: string, readData: boolean | ReadDataSubset = true, report?: (e: CheckEvent) => void): Promise<CheckResult> {
   const repo = await openRepository(new LocalBackend(dir), password);
   try {
-    return await checkRepository(repo, { readData });
+    return await checkRepository(repo, { readData }, report);
   } finally {
     await repo.close();
   }
@@ -147,6 +147,23 @@ test('a data blob missing from the index is reported with the file that refers t
   const r = await check(f.dir, false);
   assert.equal(r.errors.length, 1);
   assert.match(r.errors[0]!, new RegExp(`^snapshot [0-9a-f]{8}: /all: data blob ${missing} not found in index$`));
+});
+
+test('what reading the packs finds is reported in its own phase, after the errors of the trees', async (t) => {
+  const missing = randomId();
+  const f = await buildRepository(t, { missingBlob: missing });
+  const pack = smallBlobPack(f);
+  await flipByte(packPath(f.dir, pack), 100);
+  const events: CheckEvent[] = [];
+  const r = await check(f.dir, true, (e) => events.push(e));
+  const order = events.flatMap((e) => (e.type === 'phase' ? [e.phase] : e.type === 'error' ? [e.message.includes('Pack ID') ? 'pack error' : 'tree error'] : []));
+  assert.deepEqual(order, ['index', 'packs', 'headers', 'snapshots', 'tree error', 'read-data', 'pack error']);
+  assert.equal(r.errors.length, 2);
+  assert.match(r.errors[1]!, /Pack ID does not match/);
+  // Every progress event of the data read comes after its phase was announced.
+  const dataPhase = events.findIndex((e) => e.type === 'phase' && e.phase === 'read-data');
+  assert.ok(events.every((e, i) => e.type !== 'progress' || e.bytes === undefined || i > dataPhase));
+  assert.equal(r.packsRead, r.packs);
 });
 
 test('--read-data-subset n/t reads the n-th group by pack id; t runs read every pack once', async (t) => {
