@@ -134,3 +134,26 @@ export function decompressBlob(zstd: Zstd, data: Buffer, expectedLength: number)
   }
   return out;
 }
+
+/**
+ * Decompresses blobs into one buffer, reused: for worker threads that hash or write each plaintext
+ * before they open the next, and would otherwise make a buffer per blob.
+ */
+export class BlobDecompressor {
+  private scratch = Buffer.alloc(0);
+
+  constructor(private readonly zstd: Zstd) {}
+
+  /** As decompressBlob, but the plaintext is valid only until the next call. */
+  decompress(data: Uint8Array, expectedLength: number): Buffer {
+    if (this.scratch.length < expectedLength) this.scratch = Buffer.allocUnsafeSlow(Math.max(expectedLength, 1024 * 1024));
+    let n: number;
+    try {
+      n = this.zstd.decompressInto(this.scratch, data);
+    } catch (err) {
+      throw corrupt(`zstd decompression failed: ${(err as Error).message}`);
+    }
+    if (n !== expectedLength) throw corrupt(`decompressed ${n} bytes, the index says ${expectedLength}`);
+    return this.scratch.subarray(0, n);
+  }
+}

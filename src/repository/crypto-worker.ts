@@ -2,7 +2,7 @@
 // CPU-heavy part of backup and restore runs on every core while the main thread does I/O.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { compressBound, decompressBlob, loadZstd } from '../format/compression.js';
+import { BlobDecompressor, compressBound, decompressBlob, loadZstd } from '../format/compression.js';
 import { CRYPTO_OVERHEAD, type CryptoKey, IV_SIZE, open, sealInPlace } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
 import { garbageBudget } from './collect-garbage.js';
@@ -54,19 +54,14 @@ function sealInto(out: Buffer, at: number, data: Buffer, level: number): { lengt
   return { length: payload + CRYPTO_OVERHEAD, uncompressedLength };
 }
 
-/** Room for decompressed blobs, reused: verifying needs the plaintext only long enough to hash it. */
-let scratch = Buffer.alloc(0);
+/** Verifying needs each plaintext only long enough to hash it: one buffer holds them in turn. */
+const decompressor = new BlobDecompressor(zstd);
 
 /** Why a stored blob does not verify (MAC, decompression, plaintext hash), or undefined. */
 function verifyBlob(stored: Buffer, uncompressedLength: number | undefined, id: string): string | undefined {
   try {
     let plain = open(key, stored);
-    if (uncompressedLength !== undefined) {
-      if (scratch.length < uncompressedLength) scratch = Buffer.allocUnsafeSlow(Math.max(uncompressedLength, 1024 * 1024));
-      const n = zstd.decompressInto(scratch, plain);
-      if (n !== uncompressedLength) return `blob ${id}: decompressed ${n} bytes, the index says ${uncompressedLength}`;
-      plain = scratch.subarray(0, n);
-    }
+    if (uncompressedLength !== undefined) plain = decompressor.decompress(plain, uncompressedLength);
     return hashId(plain) === id ? undefined : `blob ${id}: content does not match its id`;
   } catch (err) {
     return `blob ${id}: ${(err as Error).message}`;

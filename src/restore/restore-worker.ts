@@ -3,8 +3,8 @@
 
 import { chmodSync, closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { corrupt, messageOf } from '../errors.js';
-import { loadZstd } from '../format/compression.js';
+import { messageOf } from '../errors.js';
+import { BlobDecompressor, loadZstd } from '../format/compression.js';
 import { type CryptoKey, open } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
 import type { KeyMaterial } from '../repository/crypto-jobs.js';
@@ -14,26 +14,16 @@ import { decodeJob, RESULT_COMPLETED, RESULT_FIELDS, RESULT_OPENED, RESULT_TIMES
 const material = workerData as KeyMaterial;
 const key: CryptoKey = { encrypt: Buffer.from(material.encrypt), macK: Buffer.from(material.macK), macR: Buffer.from(material.macR) };
 const zstd = await loadZstd();
-/** Room for decompressed blobs, reused: a blob is written out before the next one is opened. */
-let scratch = Buffer.alloc(0);
+/** A blob is written out before the next one is opened: one buffer holds each plaintext in turn. */
+const decompressor = new BlobDecompressor(zstd);
 
 /**
  * The verified plaintext of a sealed blob, or an exception saying why it is not. A compressed
- * blob's plaintext is in `scratch`, valid until the next call.
+ * blob's plaintext is valid until the next call.
  */
 function openBlob(sealed: Buffer, uncompressedLength: number | undefined, id: string): Buffer {
   let plain = open(key, sealed);
-  if (uncompressedLength !== undefined) {
-    if (scratch.length < uncompressedLength) scratch = Buffer.allocUnsafeSlow(Math.max(uncompressedLength, 1024 * 1024));
-    let n: number;
-    try {
-      n = zstd.decompressInto(scratch, plain);
-    } catch (err) {
-      throw corrupt(`zstd decompression failed: ${messageOf(err)}`);
-    }
-    if (n !== uncompressedLength) throw corrupt(`decompressed ${n} bytes, the index says ${uncompressedLength}`);
-    plain = scratch.subarray(0, n);
-  }
+  if (uncompressedLength !== undefined) plain = decompressor.decompress(plain, uncompressedLength);
   if (hashId(plain) !== id) throw new Error(`blob ${id}: content does not match its id`);
   return plain;
 }
