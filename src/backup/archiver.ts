@@ -22,7 +22,7 @@ import type { FsWarning } from '../fs/warning.js';
 import type { Repository } from '../repository/repository.js';
 import { TreeLoader } from '../repository/tree-loader.js';
 import { type CachedDir, type DirCache, pathKey } from './dir-cache.js';
-import { Fingerprints } from './dir-fingerprint.js';
+import { EntryFields, Fingerprints } from './dir-fingerprint.js';
 import type { Survey } from './survey.js';
 import { type BackupCounters, newCounters } from './summary.js';
 import { closeFd, lstatBig, openForReading, readSmallFileSync } from './file-io.js';
@@ -92,10 +92,9 @@ interface DirDone {
 
 type ParentEntries = Map<string, Node>;
 
-/** A directory entry being archived, with the lstat it was dispatched with. */
+/** A directory entry being archived. */
 interface Entry {
   readonly name: Buffer;
-  readonly st: BigIntStats;
   readonly future: Future;
 }
 
@@ -325,7 +324,8 @@ export class Archiver {
       this.warn(path, err);
       return null;
     }
-    return this.archiveFile(path, st, node, parentNode);
+    // From here on the node has what the lstat said: a file waiting for its blobs keeps less.
+    return this.archiveFile(path, node, parentNode);
   }
 
   /**
@@ -351,6 +351,8 @@ export class Archiver {
     const kept = rules.isEmpty ? names : names.filter((name) => !dirRules.excludesName(name));
     if (parent) this.prefetchSubtrees(parent, kept);
     const entries: Entry[] = [];
+    /** The lstat fields of `entries`, for the fingerprint: the stats themselves are let go. */
+    const fields = new EntryFields();
     let complete = true;
     for (let start = 0; start < kept.length; start += STAT_BATCH) {
       const batch = kept.slice(start, start + STAT_BATCH);
@@ -363,14 +365,16 @@ export class Archiver {
           continue;
         }
         const future = await this.dispatch(paths[i]!, batch[i]!, entrySt, parent?.get(nameKey(batch[i]!)), dirRules);
-        if (future) entries.push({ name: batch[i]!, st: entrySt, future });
+        if (!future) continue;
+        entries.push({ name: batch[i]!, future });
+        fields.push(entrySt);
       }
     }
     return pending(
       Promise.all(entries.map((e) => e.future.done)).then(async (nodes) => {
         if (parent) await this.countDeleted(parent, nodes);
         const tree = await this.saveTree(nodes);
-        const summary = this.summarize(path, entries, nodes, complete);
+        const summary = this.summarize(path, entries, fields, nodes, complete);
         if (summary.fingerprint) this.cachedDirs.set(pathKey(path), { ...summary, fingerprint: summary.fingerprint, tree });
         return { tree, summary };
       }),
@@ -378,14 +382,14 @@ export class Archiver {
   }
 
   /** Counts what is below a walked directory; its fingerprint only when everything in it was read without a warning. */
-  private summarize(path: Buffer, entries: readonly Entry[], nodes: readonly (Node | null)[], complete: boolean): DirSummary {
+  private summarize(path: Buffer, entries: readonly Entry[], fields: EntryFields, nodes: readonly (Node | null)[], complete: boolean): DirSummary {
     const builder = this.fingerprints!.builder();
     let files = 0;
     let dirs = 0;
     let bytes = 0;
     complete &&= !this.warnedDirs.has(pathKey(path));
     for (let i = 0; i < entries.length; i++) {
-      const { name, st } = entries[i]!;
+      const { name } = entries[i]!;
       const node = nodes[i];
       if (!node) {
         complete = false;
@@ -401,9 +405,9 @@ export class Archiver {
         bytes += below?.bytes ?? 0;
       } else if (node.type === 'file') {
         files++;
-        bytes += Number(st.size);
+        bytes += fields.size(i);
       }
-      if (complete) builder.add(name, st, child);
+      if (complete) builder.addFields(name, fields, i, child);
     }
     return { fingerprint: complete ? builder.finish() : undefined, files, dirs, bytes };
   }
@@ -452,28 +456,31 @@ export class Archiver {
     return result.id;
   }
 
-  private async archiveFile(path: Buffer, st: BigIntStats, node: Node, parentNode: Node | undefined): Promise<Node | null> {
+  /** Archives a regular file whose node was just made from its lstat. */
+  private async archiveFile(path: Buffer, node: Node, parentNode: Node | undefined): Promise<Node | null> {
     const shown = display(path);
+    const { size, links, deviceId, inode } = node;
+    const mtime = node.mtime.ns;
     this.counters.totalFilesProcessed++;
-    this.counters.totalBytesProcessed += Number(st.size);
+    this.counters.totalBytesProcessed += Number(size);
     if (!this.options.force && unchanged(parentNode, node) && parentNode!.content!.every((id) => this.repo.hasBlob('data', id))) {
       node.content = parentNode!.content;
       this.counters.filesUnmodified++;
-      this.emit({ type: 'file-done', path: shown, size: Number(st.size), read: false });
+      this.emit({ type: 'file-done', path: shown, size: Number(size), read: false });
       return node;
     }
-    const linkKey = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
+    const linkKey = links > 1n ? `${deviceId}:${inode}` : undefined;
     const known = linkKey ? this.linked.get(linkKey) : undefined;
-    if (known && known.mtime === st.mtimeNs && known.size === st.size) {
+    if (known && known.mtime === mtime && known.size === size) {
       node.content = known.content;
     } else {
       this.emit({ type: 'file-start', path: shown });
-      const read = await this.readFile(path, st);
+      const read = await this.readFile(path, Number(size));
       if (!read) return null;
       node.content = read.content;
       node.size = BigInt(read.bytes);
-      if (linkKey) this.linked.set(linkKey, { mtime: st.mtimeNs, size: st.size, content: read.content });
-      if (this.options.openFiles?.wasOpenForWrite(st.dev, st.ino)) this.openForWrite.push(shown);
+      if (linkKey) this.linked.set(linkKey, { mtime, size, content: read.content });
+      if (this.options.openFiles?.wasOpenForWrite(deviceId, inode)) this.openForWrite.push(shown);
     }
     if (parentNode?.type === 'file') this.counters.filesChanged++;
     else this.counters.filesNew++;
@@ -482,7 +489,7 @@ export class Archiver {
   }
 
   /** Reads, chunks and saves a file's content; null (with a warning) when it cannot be read. */
-  private async readFile(path: Buffer, st: BigIntStats): Promise<{ content: string[]; bytes: number } | null> {
+  private async readFile(path: Buffer, size: number): Promise<{ content: string[]; bytes: number } | null> {
     const pending: Promise<string>[] = [];
     let bytes = 0;
     /** Must run without an await between reading `chunk` and this call: saveData copies it. */
@@ -496,10 +503,10 @@ export class Archiver {
       pending.push(saved);
     };
     try {
-      if (st.size < BigInt(MIN_SIZE)) {
+      if (size < MIN_SIZE) {
         await this.repo.ready();
         // One read buffer serves every small file: it is read and copied with no await between.
-        const small = readSmallFileSync(path, Number(st.size), this.smallFileBuffer);
+        const small = readSmallFileSync(path, size, this.smallFileBuffer);
         if (small) {
           if (small.length > 0) saveNow(small);
           return { content: await Promise.all(pending), bytes };

@@ -48,46 +48,103 @@ function cached(map: Map<number, Buffer>, id: number, name: (id: number) => stri
   return bytes;
 }
 
+/**
+ * The lstat fields a fingerprint takes of each entry of a directory, packed in the order they are
+ * pushed. A walked directory needs them until its subdirectories are done; kept as BigIntStats,
+ * objects ten times their size, they lived long enough to fill V8's old generation in a backup.
+ */
+export class EntryFields {
+  private bytes = Buffer.allocUnsafe(FIXED_SIZE * 16);
+  private view = viewOf(this.bytes);
+  private count = 0;
+
+  push(st: BigIntStats): void {
+    if ((this.count + 1) * FIXED_SIZE > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(this.bytes.length * 2);
+      this.bytes.copy(grown, 0, 0, this.count * FIXED_SIZE);
+      this.bytes = grown;
+      this.view = viewOf(grown);
+    }
+    writeFixed(this.view, this.count * FIXED_SIZE, st);
+    this.count++;
+  }
+
+  /** The size of the `i`th entry. */
+  size(i: number): number {
+    return Number(this.view.getBigUint64(i * FIXED_SIZE + SIZE_AT, true));
+  }
+
+  /** The packed fields of the `i`th entry. */
+  fixed(i: number): Buffer {
+    return this.bytes.subarray(i * FIXED_SIZE, (i + 1) * FIXED_SIZE);
+  }
+}
+
+/** DataView writes of 64-bit fields are native; Buffer's are done in JavaScript, and were a tenth of a survey. */
+const viewOf = (b: Buffer) => new DataView(b.buffer, b.byteOffset, b.length);
+
+const UID_AT = 4;
+const GID_AT = 8;
+const SIZE_AT = 28;
+
+function writeFixed(v: DataView, at: number, st: BigIntStats): void {
+  v.setUint32(at, Number(st.mode), true);
+  v.setUint32(at + UID_AT, Number(st.uid), true);
+  v.setUint32(at + GID_AT, Number(st.gid), true);
+  v.setBigUint64(at + 12, st.ino, true);
+  v.setBigUint64(at + 20, st.dev, true);
+  v.setBigUint64(at + SIZE_AT, st.size, true);
+  v.setBigUint64(at + 36, st.nlink, true);
+  v.setBigUint64(at + 44, st.rdev, true);
+  v.setBigInt64(at + 52, st.mtimeNs, true);
+  v.setBigInt64(at + 60, st.ctimeNs, true);
+}
+
 export class FingerprintBuilder {
   private buffer = Buffer.allocUnsafe(4096);
-  /** DataView writes of 64-bit fields are native; Buffer's are done in JavaScript, and were a tenth of a survey. */
-  private view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.length);
+  private view = viewOf(this.buffer);
   private length = 0;
 
   constructor(private readonly fingerprints: Fingerprints) {}
 
   /** Adds one kept entry, in tree order; `child` is a subdirectory's own fingerprint. */
   add(name: Buffer, st: BigIntStats, child: Buffer | undefined): void {
-    const uid = Number(st.uid);
-    const gid = Number(st.gid);
-    const user = this.fingerprints.user(uid);
-    const group = this.fingerprints.group(gid);
-    this.reserve(4 + name.length + FIXED_SIZE + user.length + group.length + FINGERPRINT_SIZE);
-    const b = this.buffer;
-    const v = this.view;
-    let at = this.length;
-    v.setUint32(at, name.length, true);
-    at += 4;
-    at += name.copy(b, at);
-    v.setUint32(at, Number(st.mode), true);
-    v.setUint32(at + 4, uid, true);
-    v.setUint32(at + 8, gid, true);
-    v.setBigUint64(at + 12, st.ino, true);
-    v.setBigUint64(at + 20, st.dev, true);
-    v.setBigUint64(at + 28, st.size, true);
-    v.setBigUint64(at + 36, st.nlink, true);
-    v.setBigUint64(at + 44, st.rdev, true);
-    v.setBigInt64(at + 52, st.mtimeNs, true);
-    v.setBigInt64(at + 60, st.ctimeNs, true);
-    at += FIXED_SIZE;
-    at += user.copy(b, at);
-    at += group.copy(b, at);
-    if (child) at += child.copy(b, at);
-    this.length = at;
+    const at = this.addName(name, FIXED_SIZE + this.namesLength(Number(st.uid), Number(st.gid)) + FINGERPRINT_SIZE);
+    writeFixed(this.view, at, st);
+    this.addRest(at, child);
+  }
+
+  /** Adds the `i`th entry of `fields`, as `add` does its lstat. */
+  addFields(name: Buffer, fields: EntryFields, i: number, child: Buffer | undefined): void {
+    const fixed = fields.fixed(i);
+    const at = this.addName(name, FIXED_SIZE + this.namesLength(fixed.readUInt32LE(UID_AT), fixed.readUInt32LE(GID_AT)) + FINGERPRINT_SIZE);
+    fixed.copy(this.buffer, at);
+    this.addRest(at, child);
   }
 
   finish(): Buffer {
     return createHash('sha256').update(this.buffer.subarray(0, this.length)).digest();
+  }
+
+  private namesLength(uid: number, gid: number): number {
+    return this.fingerprints.user(uid).length + this.fingerprints.group(gid).length;
+  }
+
+  /** Writes the name, with room for `more` bytes after it; returns where the fixed fields go. */
+  private addName(name: Buffer, more: number): number {
+    this.reserve(4 + name.length + more);
+    this.view.setUint32(this.length, name.length, true);
+    return this.length + 4 + name.copy(this.buffer, this.length + 4);
+  }
+
+  /** Writes the user and group names (of the fixed fields at `at`) and the child's fingerprint. */
+  private addRest(at: number, child: Buffer | undefined): void {
+    const b = this.buffer;
+    let end = at + FIXED_SIZE;
+    end += this.fingerprints.user(this.view.getUint32(at + UID_AT, true)).copy(b, end);
+    end += this.fingerprints.group(this.view.getUint32(at + GID_AT, true)).copy(b, end);
+    if (child) end += child.copy(b, end);
+    this.length = end;
   }
 
   private reserve(bytes: number): void {
@@ -95,6 +152,6 @@ export class FingerprintBuilder {
     const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
     this.buffer.copy(grown, 0, 0, this.length);
     this.buffer = grown;
-    this.view = new DataView(grown.buffer, grown.byteOffset, grown.length);
+    this.view = viewOf(grown);
   }
 }
