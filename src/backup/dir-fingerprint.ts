@@ -54,18 +54,17 @@ function cached(map: Map<number, Buffer>, id: number, name: (id: number) => stri
  * objects ten times their size, they lived long enough to fill V8's old generation in a backup.
  */
 export class EntryFields {
-  private bytes = Buffer.allocUnsafe(FIXED_SIZE * 16);
+  private bytes: Buffer = Buffer.allocUnsafe(FIXED_SIZE * 16);
   private view = viewOf(this.bytes);
   private count = 0;
 
   push(st: BigIntStats): void {
-    if ((this.count + 1) * FIXED_SIZE > this.bytes.length) {
-      const grown = Buffer.allocUnsafe(this.bytes.length * 2);
-      this.bytes.copy(grown, 0, 0, this.count * FIXED_SIZE);
-      this.bytes = grown;
-      this.view = viewOf(grown);
+    const at = this.count * FIXED_SIZE;
+    if (at + FIXED_SIZE > this.bytes.length) {
+      this.bytes = grown(this.bytes, at, at + FIXED_SIZE);
+      this.view = viewOf(this.bytes);
     }
-    writeFixed(this.view, this.count * FIXED_SIZE, st);
+    writeFixed(this.view, at, st);
     this.count++;
   }
 
@@ -82,6 +81,13 @@ export class EntryFields {
 
 /** DataView writes of 64-bit fields are native; Buffer's are done in JavaScript, and were a tenth of a survey. */
 const viewOf = (b: Buffer) => new DataView(b.buffer, b.byteOffset, b.length);
+
+/** A buffer of at least `needed` bytes (twice the old size, or more) holding the first `used` of `b`. */
+function grown(b: Buffer, used: number, needed: number): Buffer {
+  const bigger = Buffer.allocUnsafe(Math.max(b.length * 2, needed));
+  b.copy(bigger, 0, 0, used);
+  return bigger;
+}
 
 const UID_AT = 4;
 const GID_AT = 8;
@@ -101,7 +107,7 @@ function writeFixed(v: DataView, at: number, st: BigIntStats): void {
 }
 
 export class FingerprintBuilder {
-  private buffer = Buffer.allocUnsafe(4096);
+  private buffer: Buffer = Buffer.allocUnsafe(4096);
   private view = viewOf(this.buffer);
   private length = 0;
 
@@ -109,49 +115,38 @@ export class FingerprintBuilder {
 
   /** Adds one kept entry, in tree order; `child` is a subdirectory's own fingerprint. */
   add(name: Buffer, st: BigIntStats, child: Buffer | undefined): void {
-    const at = this.addName(name, FIXED_SIZE + this.namesLength(Number(st.uid), Number(st.gid)) + FINGERPRINT_SIZE);
-    writeFixed(this.view, at, st);
-    this.addRest(at, child);
+    this.append(name, Number(st.uid), Number(st.gid), child, (at) => writeFixed(this.view, at, st));
   }
 
   /** Adds the `i`th entry of `fields`, as `add` does its lstat. */
   addFields(name: Buffer, fields: EntryFields, i: number, child: Buffer | undefined): void {
     const fixed = fields.fixed(i);
-    const at = this.addName(name, FIXED_SIZE + this.namesLength(fixed.readUInt32LE(UID_AT), fixed.readUInt32LE(GID_AT)) + FINGERPRINT_SIZE);
-    fixed.copy(this.buffer, at);
-    this.addRest(at, child);
+    this.append(name, fixed.readUInt32LE(UID_AT), fixed.readUInt32LE(GID_AT), child, (at) => fixed.copy(this.buffer, at));
   }
 
   finish(): Buffer {
     return createHash('sha256').update(this.buffer.subarray(0, this.length)).digest();
   }
 
-  private namesLength(uid: number, gid: number): number {
-    return this.fingerprints.user(uid).length + this.fingerprints.group(gid).length;
-  }
-
-  /** Writes the name, with room for `more` bytes after it; returns where the fixed fields go. */
-  private addName(name: Buffer, more: number): number {
-    this.reserve(4 + name.length + more);
-    this.view.setUint32(this.length, name.length, true);
-    return this.length + 4 + name.copy(this.buffer, this.length + 4);
-  }
-
-  /** Writes the user and group names (of the fixed fields at `at`) and the child's fingerprint. */
-  private addRest(at: number, child: Buffer | undefined): void {
+  /** Appends name, fixed fields (written by `writeFixedAt`), user and group names, and the child's fingerprint. */
+  private append(name: Buffer, uid: number, gid: number, child: Buffer | undefined, writeFixedAt: (at: number) => void): void {
+    const user = this.fingerprints.user(uid);
+    const group = this.fingerprints.group(gid);
+    const needed = this.length + 4 + name.length + FIXED_SIZE + user.length + group.length + FINGERPRINT_SIZE;
+    if (needed > this.buffer.length) {
+      this.buffer = grown(this.buffer, this.length, needed);
+      this.view = viewOf(this.buffer);
+    }
     const b = this.buffer;
-    let end = at + FIXED_SIZE;
-    end += this.fingerprints.user(this.view.getUint32(at + UID_AT, true)).copy(b, end);
-    end += this.fingerprints.group(this.view.getUint32(at + GID_AT, true)).copy(b, end);
-    if (child) end += child.copy(b, end);
-    this.length = end;
-  }
-
-  private reserve(bytes: number): void {
-    if (this.length + bytes <= this.buffer.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
-    this.buffer.copy(grown, 0, 0, this.length);
-    this.buffer = grown;
-    this.view = viewOf(grown);
+    let at = this.length;
+    this.view.setUint32(at, name.length, true);
+    at += 4;
+    at += name.copy(b, at);
+    writeFixedAt(at);
+    at += FIXED_SIZE;
+    at += user.copy(b, at);
+    at += group.copy(b, at);
+    if (child) at += child.copy(b, at);
+    this.length = at;
   }
 }
