@@ -3,7 +3,7 @@
 
 import { corrupt } from '../errors.js';
 import { isId } from './id.js';
-import type { BlobType, PackedBlob } from './pack.js';
+import type { PackedBlob } from './pack.js';
 
 export interface IndexPack {
   readonly id: string;
@@ -39,20 +39,34 @@ function num(v: unknown, what: string): number {
   return v as number;
 }
 
+function decodeBlob(packId: string, b: Record<string, unknown> | null): PackedBlob {
+  const id = b?.['id'];
+  const type = b?.['type'];
+  if (typeof id !== 'string' || !isId(id)) throw corrupt(`index: pack ${packId} lists a blob without a valid id`);
+  if (type !== 'data' && type !== 'tree') throw corrupt(`index: blob ${id} has invalid type ${JSON.stringify(type)}`);
+  const u = b!['uncompressed_length'];
+  const offset = num(b!['offset'], `offset of blob ${id}`);
+  const length = num(b!['length'], `length of blob ${id}`);
+  // One object per blob, and there are as many as the repository has blobs.
+  if (u === undefined || u === null || u === 0) return { id, type, offset, length };
+  return { id, type, offset, length, uncompressedLength: num(u, `uncompressed_length of ${id}`) };
+}
+
 function decodePack(p: unknown): IndexPack {
   const o = p as { id?: unknown; blobs?: unknown };
   if (typeof o?.id !== 'string' || !isId(o.id)) throw corrupt('index: pack without a valid id');
   if (!Array.isArray(o.blobs)) throw corrupt(`index: pack ${o.id} has no blob list`);
-  const blobs = o.blobs.map((b: Record<string, unknown>): PackedBlob => {
-    const id = b?.['id'];
-    const type = b?.['type'];
-    if (typeof id !== 'string' || !isId(id)) throw corrupt(`index: pack ${o.id} lists a blob without a valid id`);
-    if (type !== 'data' && type !== 'tree') throw corrupt(`index: blob ${id} has invalid type ${JSON.stringify(type)}`);
-    const u = b['uncompressed_length'];
-    const blob = { id, type: type as BlobType, offset: num(b['offset'], `offset of blob ${id}`), length: num(b['length'], `length of blob ${id}`) };
-    return u === undefined || u === null || u === 0 ? blob : { ...blob, uncompressedLength: num(u, `uncompressed_length of ${id}`) };
-  });
+  const list = o.blobs as (Record<string, unknown> | null)[];
+  const blobs = new Array<PackedBlob>(list.length);
+  for (let i = 0; i < list.length; i++) blobs[i] = decodeBlob(o.id, list[i]!);
   return { id: o.id, blobs };
+}
+
+/** How many blob locations an index file lists in all. */
+export function blobCount(index: IndexFile): number {
+  let n = 0;
+  for (const p of index.packs) n += p.blobs.length;
+  return n;
 }
 
 export function decodeIndexFile(json: Buffer): IndexFile & { legacy: boolean } {

@@ -2,7 +2,7 @@
 // tree they reach) and, on request, reads pack data to verify every blob.
 
 import { HoldfastError } from '../errors.js';
-import { decodeIndexFile } from '../format/index-file.js';
+import { blobCount, decodeIndexFile } from '../format/index-file.js';
 import { decodeSnapshot } from '../format/snapshot.js';
 import { packSizeOf, type PackedBlob } from '../format/pack.js';
 import { garbageBudget, releaseMemory } from '../repository/collect-garbage.js';
@@ -66,6 +66,7 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
     try {
       const doc = decodeIndexFile(await repo.loadUnpacked('index', id));
       if (doc.legacy) hint(`index ${id.slice(0, 8)} uses the old index format`);
+      repo.index.reserve(repo.index.size + blobCount(doc));
       for (const p of doc.packs) {
         if (!repo.index.addPack(p.id, p.blobs)) hint(`pack ${p.id.slice(0, 8)} is listed in more than one index file`);
       }

@@ -8,7 +8,7 @@ import { compressionLevels, type CompressionMode, compressUnpacked, decompressBl
 import { decodeConfig, type RepoConfig } from '../format/config.js';
 import { type CryptoKey, open, seal } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
-import { decodeIndexFile, encodeIndexFile, type IndexPack } from '../format/index-file.js';
+import { blobCount, decodeIndexFile, encodeIndexFile, type IndexPack } from '../format/index-file.js';
 import { type BlobType, checkBlobsFitHeader, decodePackHeader, EAGER_TRAILER_READ, type PackedBlob, parsePackTrailer, TRAILER_SIZE } from '../format/pack.js';
 import { forEachLimited } from '../concurrency.js';
 import { CryptoPool, type SealedView } from './crypto-pool.js';
@@ -181,6 +181,7 @@ export class Repository {
     const toRead = ids.filter((id) => !loaded.has(id));
     await forEachLimited(toRead, 4, async (id) => {
       const doc = decodeIndexFile(await this.loadUnpacked('index', id));
+      this.index.reserve(this.index.size + blobCount(doc));
       for (const p of doc.packs) this.index.addPack(p.id, p.blobs);
       loaded.add(id);
       onFile?.(id);
