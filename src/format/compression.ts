@@ -12,6 +12,11 @@ export interface Zstd {
   compressInto(target: Uint8Array, data: Uint8Array, level: number): number;
   /** Decompresses a frame into `target` (big enough for it); returns the bytes written. */
   decompressInto(target: Uint8Array, data: Uint8Array): number;
+  /**
+   * Compresses `pieces`, `length` bytes in all, as one frame that records its size (readers such
+   * as the wasm build need it), holding one piece and the compressed bytes at a time.
+   */
+  compressPieces(pieces: Iterable<Uint8Array>, length: number, level: number): Buffer;
 }
 
 /** The most bytes zstd can produce for `n` input bytes (ZSTD_COMPRESSBOUND). */
@@ -25,7 +30,8 @@ export type CompressionMode = keyof typeof compressionLevels | 'off';
 
 const require = createRequire(import.meta.url);
 
-function loadNative(): Zstd {
+/** libzstd through zstd-napi; throws where it is not installed. Exported for tests, as is loadWasmZstd. */
+export function loadNativeZstd(): Zstd {
   const zstd = require('zstd-napi') as typeof import('zstd-napi');
   const binding = require('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js');
   const contexts = new Map<number, InstanceType<typeof binding.CCtx>>();
@@ -54,10 +60,38 @@ function loadNative(): Zstd {
     },
     decompress: (data) => decompressor.decompress(data),
     decompressInto: (target, data) => dctx.decompress(target, data),
+    compressPieces(pieces, length, level) {
+      const context = contextFor(level);
+      context.setPledgedSrcSize(length);
+      const done: Buffer[] = [];
+      let out = Buffer.allocUnsafe(STREAM_OUT_BYTES);
+      let used = 0;
+      const feed = (input: Uint8Array, end: boolean) => {
+        const directive = end ? binding.EndDirective.end : binding.EndDirective.continue;
+        for (;;) {
+          const [left, produced, consumed] = context.compressStream2(out.subarray(used), input, directive);
+          used += produced;
+          input = input.subarray(consumed);
+          if (used === out.length) {
+            done.push(out);
+            out = Buffer.allocUnsafe(STREAM_OUT_BYTES);
+            used = 0;
+          }
+          if (input.length === 0 && (!end || left === 0)) return;
+        }
+      };
+      for (const piece of pieces) feed(piece, false);
+      feed(new Uint8Array(0), true);
+      done.push(out.subarray(0, used));
+      return Buffer.concat(done);
+    },
   };
 }
 
-async function loadWasm(): Promise<Zstd> {
+/** The compressed bytes gathered at once by the native compressPieces. */
+const STREAM_OUT_BYTES = 256 * 1024;
+
+export async function loadWasmZstd(): Promise<Zstd> {
   const wasm = (await import('@bokuweb/zstd-wasm')) as typeof import('@bokuweb/zstd-wasm');
   await wasm.init();
   return {
@@ -75,24 +109,26 @@ async function loadWasm(): Promise<Zstd> {
       target.set(out);
       return out.length;
     },
+    // The wasm build has no streaming interface: the pieces are joined.
+    compressPieces: (pieces, _length, level) => Buffer.from(wasm.compress(Buffer.concat([...pieces]), level)),
   };
 }
 
 let loaded: Promise<Zstd> | undefined;
 
 /**
- * The process-wide zstd. HOLDFAST_ZSTD=wasm forces the fallback (used by tests to cover it).
+ * The process-wide zstd. HOLDFAST_ZSTD=wasm forces the fallback.
  */
 export function loadZstd(): Promise<Zstd> {
   loaded ??= (async () => {
     if (process.env.HOLDFAST_ZSTD !== 'wasm') {
       try {
-        return loadNative();
+        return loadNativeZstd();
       } catch {
         // No compiler at install time, or a foreign platform: the wasm build always works.
       }
     }
-    return loadWasm();
+    return loadWasmZstd();
   })();
   return loaded;
 }
@@ -107,6 +143,17 @@ export function compressUnpacked(zstd: Zstd, json: Buffer, repoVersion: 1 | 2, l
   out[0] = ZSTD_PREFIX;
   compressed.copy(out, 1);
   return out;
+}
+
+/**
+ * compressUnpacked for JSON made in pieces (`pieces` is called twice: for the length the frame
+ * records, then for the bytes), so that its whole text is never in memory.
+ */
+export function compressUnpackedPieces(zstd: Zstd, pieces: () => Iterable<Uint8Array>, repoVersion: 1 | 2, level: number): Buffer {
+  if (repoVersion < 2) return Buffer.concat([...pieces()]);
+  let length = 0;
+  for (const piece of pieces()) length += piece.length;
+  return Buffer.concat([Buffer.of(ZSTD_PREFIX), zstd.compressPieces(pieces(), length, level)]);
 }
 
 export function decompressUnpacked(zstd: Zstd, plain: Buffer): Buffer {

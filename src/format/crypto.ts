@@ -138,20 +138,69 @@ export function sealInPlace(key: CryptoKey, region: Buffer, plaintextLength: num
   writeMacTag(region.subarray(IV_SIZE + plaintextLength, IV_SIZE + plaintextLength + MAC_SIZE), key, nonce, text);
 }
 
-/** Verifies the tag, then decrypts. Throws ERR_MAC when the data is not authentic for this key. */
-export function open(key: CryptoKey, data: Uint8Array): Buffer {
+/** The IV and ciphertext of sealed `data` once its tag verifies; throws ERR_MAC when it does not. */
+function authenticated(key: CryptoKey, data: Uint8Array): { iv: Uint8Array; ciphertext: Uint8Array } {
   if (data.length < CRYPTO_OVERHEAD) {
     throw new HoldfastError('ERR_CORRUPT', `encrypted data too short (${data.length} bytes)`);
   }
   const iv = data.subarray(0, IV_SIZE);
   const ciphertext = data.subarray(IV_SIZE, data.length - MAC_SIZE);
   const tag = data.subarray(data.length - MAC_SIZE);
-  const expected = macTag(key, iv, ciphertext);
-  if (!timingSafeEqual(expected, tag)) {
+  if (!timingSafeEqual(macTag(key, iv, ciphertext), tag)) {
     throw new HoldfastError('ERR_MAC', 'ciphertext verification failed');
   }
+  return { iv, ciphertext };
+}
+
+/** Verifies the tag, then decrypts. Throws ERR_MAC when the data is not authentic for this key. */
+export function open(key: CryptoKey, data: Uint8Array): Buffer {
+  const { iv, ciphertext } = authenticated(key, data);
   const ctr = createCipheriv('aes-256-ctr', key.encrypt, iv);
   const plain = ctr.update(ciphertext);
   const tail = ctr.final();
   return tail.length === 0 ? plain : Buffer.concat([plain, tail]);
+}
+
+/** Bytes decrypted at once by openInPlace, and encrypted at once by PieceSealer's callers. */
+export const CRYPTO_PIECE = 1024 * 1024;
+
+/**
+ * open() for big objects: decrypts over the ciphertext a piece at a time, so that only the object
+ * and one piece are in memory, not the object twice. Returns the plaintext, a view into `data`.
+ */
+export function openInPlace(key: CryptoKey, data: Buffer): Buffer {
+  const { iv, ciphertext } = authenticated(key, data);
+  const ctr = createCipheriv('aes-256-ctr', key.encrypt, iv);
+  const text = Buffer.from(ciphertext.buffer, ciphertext.byteOffset, ciphertext.length);
+  for (let at = 0; at < text.length; at += CRYPTO_PIECE) {
+    ctr.update(text.subarray(at, at + CRYPTO_PIECE)).copy(text, at);
+  }
+  return text;
+}
+
+/**
+ * seal() of a plaintext given in pieces, for objects too big to hold twice: `iv`, the ciphertext
+ * of each piece as it comes, then `tag()`. Joined, they are what seal() makes of the pieces joined.
+ */
+export class PieceSealer {
+  readonly iv = newIv();
+  readonly #ctr: Cipher;
+  readonly #mac = Buffer.alloc(sodium.crypto_onetimeauth_STATEBYTES);
+
+  constructor(key: CryptoKey) {
+    this.#ctr = createCipheriv('aes-256-ctr', key.encrypt, this.iv);
+    sodium.crypto_onetimeauth_init(this.#mac, poly1305Key(key, this.iv));
+  }
+
+  update(plaintext: Uint8Array): Buffer {
+    const ciphertext = this.#ctr.update(plaintext);
+    sodium.crypto_onetimeauth_update(this.#mac, ciphertext);
+    return ciphertext;
+  }
+
+  tag(): Buffer {
+    const tag = Buffer.allocUnsafe(MAC_SIZE);
+    sodium.crypto_onetimeauth_final(this.#mac, tag);
+    return tag;
+  }
 }

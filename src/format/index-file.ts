@@ -20,18 +20,22 @@ function encodeBlob(b: PackedBlob): string {
   return `{"id":"${b.id}","type":"${b.type}","offset":${b.offset},"length":${b.length}${u}}`;
 }
 
-export function encodeIndexFile(index: IndexFile): Buffer {
-  const parts: string[] = ['{'];
-  if (index.supersedes && index.supersedes.length > 0) {
-    parts.push(`"supersedes":[${index.supersedes.map((s) => `"${s}"`).join(',')}],`);
+/**
+ * An index file's JSON a pack at a time: an index of many blobs is written without its whole
+ * text in memory (see compressUnpackedPieces). Joined, the pieces are encodeIndexFile's bytes.
+ */
+export function* indexFilePieces(index: IndexFile): Generator<Buffer> {
+  const supersedes = index.supersedes && index.supersedes.length > 0 ? `"supersedes":[${index.supersedes.map((s) => `"${s}"`).join(',')}],` : '';
+  yield Buffer.from(`{${supersedes}"packs":[`);
+  for (let i = 0; i < index.packs.length; i++) {
+    const p = index.packs[i]!;
+    yield Buffer.from(`${i > 0 ? ',' : ''}{"id":"${p.id}","blobs":[${p.blobs.map(encodeBlob).join(',')}]}`);
   }
-  parts.push('"packs":[');
-  index.packs.forEach((p, i) => {
-    if (i > 0) parts.push(',');
-    parts.push(`{"id":"${p.id}","blobs":[${p.blobs.map(encodeBlob).join(',')}]}`);
-  });
-  parts.push(']}\n');
-  return Buffer.from(parts.join(''));
+  yield Buffer.from(']}\n');
+}
+
+export function encodeIndexFile(index: IndexFile): Buffer {
+  return Buffer.concat([...indexFilePieces(index)]);
 }
 
 function num(v: unknown, what: string): number {

@@ -1,7 +1,7 @@
 // Writing the index files that replace all others: packs come one at a time and the last file lists
 // the old ones in `supersedes`; the caller deletes the old files only after this has resolved.
 
-import { encodeIndexFile, type IndexPack } from '../format/index-file.js';
+import type { IndexPack } from '../format/index-file.js';
 import { INDEX_FILE_MAX_BLOBS, type Repository } from '../repository/repository.js';
 
 export interface IndexWriteOptions {
@@ -28,7 +28,7 @@ export async function writeIndexFiles(repo: Repository, options: IndexWriteOptio
   let blobs = 0;
   let packs = 0;
   const save = async (supersedes: readonly string[]) => {
-    const id = await repo.saveUnpacked('index', encodeIndexFile({ supersedes, packs: batch }));
+    const id = await repo.saveIndexFile({ supersedes, packs: batch });
     written.push(id);
     batch = [];
     blobs = 0;

@@ -42,6 +42,6 @@ export async function writeIndexCache(file: string, key: CryptoKey, index: Maste
   const ids = [...indexFiles].map(idToBytes);
   const count = Buffer.allocUnsafe(4);
   count.writeUInt32LE(ids.length, 0);
-  await writeSealedFile(file, key, Buffer.concat([MAGIC, count, ...ids, ...table]));
+  await writeSealedFile(file, key, [MAGIC, count, ...ids, ...table]);
   return true;
 }

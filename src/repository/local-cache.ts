@@ -4,9 +4,11 @@
 
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type CryptoKey, open, seal } from '../format/crypto.js';
+import { pipeline } from 'node:stream/promises';
+import { CRYPTO_PIECE, type CryptoKey, openInPlace, PieceSealer } from '../format/crypto.js';
 
 /** The local cache's directory unless an option names one: $HOLDFAST_CACHE_DIR, else $XDG_CACHE_HOME/holdfast (restic: $XDG_CACHE_HOME/restic). */
 export function cacheDirOf(env: NodeJS.ProcessEnv): string {
@@ -20,16 +22,34 @@ export function cacheFile(cacheDir: string, kind: string, ...parts: string[]): s
 
 export async function readSealedFile(file: string, key: CryptoKey): Promise<Buffer | undefined> {
   try {
-    return open(key, await readFile(file));
+    return openInPlace(key, await readFile(file));
   } catch {
     return undefined;
   }
 }
 
-/** Replaces the file atomically: a process killed meanwhile leaves the old one or the new one. */
-export async function writeSealedFile(file: string, key: CryptoKey, plaintext: Buffer): Promise<void> {
+/**
+ * Replaces the file atomically: a process killed meanwhile leaves the old one or the new one. The
+ * plaintext may come in parts (the master index's arrays): it is sealed and written a piece at a
+ * time, never copied whole, so a big cache file costs no memory at the end of a backup.
+ */
+export async function writeSealedFile(file: string, key: CryptoKey, plaintext: Uint8Array | readonly Uint8Array[]): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, seal(key, plaintext), { mode: 0o600 });
-  await rename(temp, file);
+  const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+  const sealer = new PieceSealer(key);
+  async function* sealed(): AsyncGenerator<Buffer> {
+    yield sealer.iv;
+    for (const part of parts) {
+      for (let at = 0; at < part.length; at += CRYPTO_PIECE) yield sealer.update(part.subarray(at, at + CRYPTO_PIECE));
+    }
+    yield sealer.tag();
+  }
+  try {
+    await pipeline(sealed(), createWriteStream(temp, { mode: 0o600 }));
+    await rename(temp, file);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
 }

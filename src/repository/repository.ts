@@ -4,11 +4,11 @@
 import type { Backend, FileType } from '../backend/backend.js';
 import { checkPolynomial } from '../chunker/polynomial.js';
 import { HoldfastError } from '../errors.js';
-import { compressionLevels, type CompressionMode, compressUnpacked, decompressBlob, decompressUnpacked, loadZstd, type Zstd } from '../format/compression.js';
+import { compressionLevels, type CompressionMode, compressUnpacked, compressUnpackedPieces, decompressBlob, decompressUnpacked, loadZstd, type Zstd } from '../format/compression.js';
 import { decodeConfig, type RepoConfig } from '../format/config.js';
 import { type CryptoKey, open, seal } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
-import { blobCount, decodeIndexFile, encodeIndexFile, type IndexPack } from '../format/index-file.js';
+import { blobCount, decodeIndexFile, type IndexFile, indexFilePieces, type IndexPack } from '../format/index-file.js';
 import { type BlobType, checkBlobsFitHeader, decodePackHeader, EAGER_TRAILER_READ, type PackedBlob, parsePackTrailer, TRAILER_SIZE } from '../format/pack.js';
 import { forEachLimited } from '../concurrency.js';
 import { CryptoPool, type SealedView } from './crypto-pool.js';
@@ -140,7 +140,20 @@ export class Repository {
 
   /** Encrypts and stores a JSON document; returns its id (the hash of the stored bytes). */
   async saveUnpacked(type: UnpackedType, json: Buffer): Promise<string> {
-    const data = seal(this.key, compressUnpacked(this.zstd, json, this.config.version, this.metadataLevel));
+    return this.saveSealed(type, compressUnpacked(this.zstd, json, this.config.version, this.metadataLevel));
+  }
+
+  /**
+   * Writes an index file. Its text is made and compressed a pack at a time: the index of a big
+   * backup is written at its end, when memory is fullest, and would otherwise be there as text,
+   * bytes and compression buffer at once (tens of megabytes for the Linux tree).
+   */
+  async saveIndexFile(index: IndexFile): Promise<string> {
+    return this.saveSealed('index', compressUnpackedPieces(this.zstd, () => indexFilePieces(index), this.config.version, this.metadataLevel));
+  }
+
+  private async saveSealed(type: UnpackedType, plaintext: Buffer): Promise<string> {
+    const data = seal(this.key, plaintext);
     const id = hashId(data);
     await this.backend.write({ type, name: id }, data);
     return id;
@@ -427,7 +440,7 @@ export class Repository {
         blobs += p.blobs.length;
       }
       try {
-        const id = await this.saveUnpacked('index', encodeIndexFile({ packs: batch }));
+        const id = await this.saveIndexFile({ packs: batch });
         ids.push(id);
         this.indexFiles?.add(id);
         this.indexCacheCurrent = false;

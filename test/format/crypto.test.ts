@@ -2,7 +2,8 @@
 
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { CRYPTO_OVERHEAD, type CryptoKey, macTag, open, seal } from '../../src/format/crypto.js';
+import { randomBytes } from 'node:crypto';
+import { CRYPTO_OVERHEAD, CRYPTO_PIECE, type CryptoKey, macTag, open, openInPlace, PieceSealer, seal } from '../../src/format/crypto.js';
 import { HoldfastError } from '../../src/errors.js';
 
 const seq = (from: number, n: number) => Buffer.from(Array.from({ length: n }, (_, i) => from + i));
@@ -38,4 +39,32 @@ test('random IVs differ between seals of the same plaintext', () => {
   const a = seal(key, Buffer.from('x'));
   const b = seal(key, Buffer.from('x'));
   assert.notDeepEqual(a.subarray(0, 16), b.subarray(0, 16));
+});
+
+test('sealing in pieces of any size gives the bytes seal gives the whole', () => {
+  const plain = randomBytes(2 * CRYPTO_PIECE + 12345);
+  for (const cuts of [[], [1], [7, 16, 17], [CRYPTO_PIECE - 3, CRYPTO_PIECE + 100]]) {
+    const sealer = new PieceSealer(key);
+    const out: Buffer[] = [sealer.iv];
+    let from = 0;
+    for (const to of [...cuts, plain.length]) {
+      out.push(sealer.update(plain.subarray(from, to)));
+      from = to;
+    }
+    out.push(sealer.tag());
+    assert.deepEqual(Buffer.concat(out), seal(key, plain, sealer.iv), `cut at ${cuts.join(', ')}`);
+  }
+});
+
+test('opening in place gives the plaintext in the sealed bytes, and refuses any flipped bit', () => {
+  const plain = randomBytes(2 * CRYPTO_PIECE + 999);
+  const sealed = seal(key, plain);
+  for (const pos of [3, 16 + CRYPTO_PIECE + 5, sealed.length - 2]) {
+    const bad = Buffer.from(sealed);
+    bad[pos]! ^= 0x01;
+    assert.throws(() => openInPlace(key, bad), (e: unknown) => e instanceof HoldfastError && e.code === 'ERR_MAC');
+  }
+  const opened = openInPlace(key, sealed);
+  assert.deepEqual(opened, plain);
+  assert.equal(opened.buffer, sealed.buffer, 'no copy of the whole');
 });
