@@ -15,6 +15,12 @@ export interface IndexFile {
   readonly packs: readonly IndexPack[];
 }
 
+/** What an index file is written from: its packs may be made one at a time as it is written. */
+export interface IndexFilePacks {
+  readonly supersedes?: readonly string[];
+  readonly packs: Iterable<IndexPack>;
+}
+
 function encodeBlob(b: PackedBlob): string {
   const u = b.uncompressedLength === undefined ? '' : `,"uncompressed_length":${b.uncompressedLength}`;
   return `{"id":"${b.id}","type":"${b.type}","offset":${b.offset},"length":${b.length}${u}}`;
@@ -24,17 +30,18 @@ function encodeBlob(b: PackedBlob): string {
  * An index file's JSON a pack at a time: an index of many blobs is written without its whole
  * text in memory (see compressUnpackedPieces). Joined, the pieces are encodeIndexFile's bytes.
  */
-export function* indexFilePieces(index: IndexFile): Generator<Buffer> {
+export function* indexFilePieces(index: IndexFilePacks): Generator<Buffer> {
   const supersedes = index.supersedes && index.supersedes.length > 0 ? `"supersedes":[${index.supersedes.map((s) => `"${s}"`).join(',')}],` : '';
   yield Buffer.from(`{${supersedes}"packs":[`);
-  for (let i = 0; i < index.packs.length; i++) {
-    const p = index.packs[i]!;
-    yield Buffer.from(`${i > 0 ? ',' : ''}{"id":"${p.id}","blobs":[${p.blobs.map(encodeBlob).join(',')}]}`);
+  let first = true;
+  for (const p of index.packs) {
+    yield Buffer.from(`${first ? '' : ','}{"id":"${p.id}","blobs":[${p.blobs.map(encodeBlob).join(',')}]}`);
+    first = false;
   }
   yield Buffer.from(']}\n');
 }
 
-export function encodeIndexFile(index: IndexFile): Buffer {
+export function encodeIndexFile(index: IndexFilePacks): Buffer {
   return Buffer.concat([...indexFilePieces(index)]);
 }
 

@@ -8,7 +8,7 @@ import { compressionLevels, type CompressionMode, compressUnpacked, compressUnpa
 import { decodeConfig, type RepoConfig } from '../format/config.js';
 import { type CryptoKey, open, seal } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
-import { blobCount, decodeIndexFile, type IndexFile, indexFilePieces, type IndexPack } from '../format/index-file.js';
+import { blobCount, decodeIndexFile, type IndexFilePacks, indexFilePieces } from '../format/index-file.js';
 import { type BlobType, checkBlobsFitHeader, decodePackHeader, EAGER_TRAILER_READ, type PackedBlob, parsePackTrailer, TRAILER_SIZE } from '../format/pack.js';
 import { forEachLimited } from '../concurrency.js';
 import { CryptoPool, type SealedView } from './crypto-pool.js';
@@ -63,7 +63,12 @@ export class Repository {
   private readonly inFlight = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
   /** Packs stored since the last index file was written. */
-  private unindexed: IndexPack[] = [];
+  /**
+   * Packs uploaded but not yet described by an index file, with how many blobs each holds. Their
+   * blobs are in the master index, and are written from there: a list of their own would hold an
+   * object per blob until the end of a backup.
+   */
+  private unindexed: { id: string; blobs: number }[] = [];
   /**
    * The index files the master index holds: what a local copy of it is made of. Undefined before
    * the first load, and for good after a second one (which adds to an index that may have
@@ -148,7 +153,7 @@ export class Repository {
    * backup is written at its end, when memory is fullest, and would otherwise be there as text,
    * bytes and compression buffer at once (tens of megabytes for the Linux tree).
    */
-  async saveIndexFile(index: IndexFile): Promise<string> {
+  async saveIndexFile(index: IndexFilePacks): Promise<string> {
     return this.saveSealed('index', compressUnpackedPieces(this.zstd, () => indexFilePieces(index), this.config.version, this.metadataLevel));
   }
 
@@ -314,7 +319,7 @@ export class Repository {
         return;
       }
       if (this.index.addPack(f.name, blobs)) {
-        this.unindexed.push({ id: f.name, blobs });
+        this.unindexed.push({ id: f.name, blobs: blobs.length });
         packs++;
         bytes += f.size;
       }
@@ -405,7 +410,7 @@ export class Repository {
       return;
     }
     this.index.addPack(pack.id, pack.blobs);
-    this.unindexed.push({ id: pack.id, blobs: pack.blobs });
+    this.unindexed.push({ id: pack.id, blobs: pack.blobs.length });
     for (const b of pack.blobs) this.inFlight.delete(b.type + b.id);
     this.stats.packsWritten++;
     this.stats.packBytesWritten += pack.size;
@@ -432,15 +437,17 @@ export class Repository {
   async writeIndex(): Promise<string[]> {
     const ids: string[] = [];
     while (this.unindexed.length > 0) {
-      const batch: IndexPack[] = [];
+      const batch: { id: string; blobs: number }[] = [];
       let blobs = 0;
-      while (this.unindexed.length > 0 && (batch.length === 0 || blobs + this.unindexed[0]!.blobs.length <= INDEX_FILE_MAX_BLOBS)) {
+      while (this.unindexed.length > 0 && (batch.length === 0 || blobs + this.unindexed[0]!.blobs <= INDEX_FILE_MAX_BLOBS)) {
         const p = this.unindexed.shift()!;
         batch.push(p);
-        blobs += p.blobs.length;
+        blobs += p.blobs;
       }
+      const inBatch = new Set(batch.map((p) => p.id));
+      const packs = { [Symbol.iterator]: () => this.index.packsOneByOne((id) => !inBatch.has(id)) };
       try {
-        const id = await this.saveIndexFile({ packs: batch });
+        const id = await this.saveIndexFile({ packs });
         ids.push(id);
         this.indexFiles?.add(id);
         this.indexCacheCurrent = false;
