@@ -14,7 +14,8 @@ export interface Zstd {
   decompressInto(target: Uint8Array, data: Uint8Array): number;
   /**
    * Compresses `pieces`, `length` bytes in all, as one frame that records its size (readers such
-   * as the wasm build need it), holding one piece and the compressed bytes at a time.
+   * as the wasm build need it), holding one piece and the compressed bytes at a time. A piece
+   * is read before the next is asked for: they may share one buffer.
    */
   compressPieces(pieces: Iterable<Uint8Array>, length: number, level: number): Buffer;
 }
@@ -110,7 +111,7 @@ export async function loadWasmZstd(): Promise<Zstd> {
       return out.length;
     },
     // The wasm build has no streaming interface: the pieces are joined.
-    compressPieces: (pieces, _length, level) => Buffer.from(wasm.compress(Buffer.concat([...pieces]), level)),
+    compressPieces: (pieces, _length, level) => Buffer.from(wasm.compress(Buffer.concat(Array.from(pieces, (p) => Buffer.from(p))), level)),
   };
 }
 
@@ -146,14 +147,24 @@ export function compressUnpacked(zstd: Zstd, json: Buffer, repoVersion: 1 | 2, l
 }
 
 /**
- * compressUnpacked for JSON made in pieces (`pieces` is called twice: for the length the frame
- * records, then for the bytes), so that its whole text is never in memory.
+ * compressUnpacked for JSON made in pieces (`text` is called twice: for the length the frame
+ * records, then for the bytes), so that its whole text is never in memory. Each piece is
+ * encoded into one reused buffer: bytes of their own would wait for a collection to be freed.
  */
-export function compressUnpackedPieces(zstd: Zstd, pieces: () => Iterable<Uint8Array>, repoVersion: 1 | 2, level: number): Buffer {
-  if (repoVersion < 2) return Buffer.concat([...pieces()]);
+export function compressUnpackedText(zstd: Zstd, text: () => Iterable<string>, repoVersion: 1 | 2, level: number): Buffer {
+  if (repoVersion < 2) return Buffer.from([...text()].join(''));
   let length = 0;
-  for (const piece of pieces()) length += piece.length;
-  return Buffer.concat([Buffer.of(ZSTD_PREFIX), zstd.compressPieces(pieces(), length, level)]);
+  for (const piece of text()) length += Buffer.byteLength(piece);
+  let scratch = Buffer.allocUnsafe(0);
+  function* bytes(): Generator<Buffer> {
+    for (const piece of text()) {
+      const n = Buffer.byteLength(piece);
+      if (n > scratch.length) scratch = Buffer.allocUnsafe(Math.max(n, scratch.length * 2));
+      scratch.write(piece);
+      yield scratch.subarray(0, n);
+    }
+  }
+  return Buffer.concat([Buffer.of(ZSTD_PREFIX), zstd.compressPieces(bytes(), length, level)]);
 }
 
 export function decompressUnpacked(zstd: Zstd, plain: Buffer): Buffer {

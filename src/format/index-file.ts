@@ -28,21 +28,21 @@ function encodeBlob(b: PackedBlob): string {
 
 /**
  * An index file's JSON a pack at a time: an index of many blobs is written without its whole
- * text in memory (see compressUnpackedPieces). Joined, the pieces are encodeIndexFile's bytes.
+ * text in memory (see compressUnpackedText). Joined, the pieces are encodeIndexFile's text.
  */
-export function* indexFilePieces(index: IndexFilePacks): Generator<Buffer> {
+export function* indexFileText(index: IndexFilePacks): Generator<string> {
   const supersedes = index.supersedes && index.supersedes.length > 0 ? `"supersedes":[${index.supersedes.map((s) => `"${s}"`).join(',')}],` : '';
-  yield Buffer.from(`{${supersedes}"packs":[`);
+  yield `{${supersedes}"packs":[`;
   let first = true;
   for (const p of index.packs) {
-    yield Buffer.from(`${first ? '' : ','}{"id":"${p.id}","blobs":[${p.blobs.map(encodeBlob).join(',')}]}`);
+    yield `${first ? '' : ','}{"id":"${p.id}","blobs":[${p.blobs.map(encodeBlob).join(',')}]}`;
     first = false;
   }
-  yield Buffer.from(']}\n');
+  yield ']}\n';
 }
 
 export function encodeIndexFile(index: IndexFilePacks): Buffer {
-  return Buffer.concat([...indexFilePieces(index)]);
+  return Buffer.from([...indexFileText(index)].join(''));
 }
 
 function num(v: unknown, what: string): number {

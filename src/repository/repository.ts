@@ -4,11 +4,11 @@
 import type { Backend, FileType } from '../backend/backend.js';
 import { checkPolynomial } from '../chunker/polynomial.js';
 import { HoldfastError } from '../errors.js';
-import { compressionLevels, type CompressionMode, compressUnpacked, compressUnpackedPieces, decompressBlob, decompressUnpacked, loadZstd, type Zstd } from '../format/compression.js';
+import { compressionLevels, type CompressionMode, compressUnpacked, compressUnpackedText, decompressBlob, decompressUnpacked, loadZstd, type Zstd } from '../format/compression.js';
 import { decodeConfig, type RepoConfig } from '../format/config.js';
 import { type CryptoKey, open, seal } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
-import { blobCount, decodeIndexFile, type IndexFilePacks, indexFilePieces } from '../format/index-file.js';
+import { blobCount, decodeIndexFile, type IndexFilePacks, indexFileText } from '../format/index-file.js';
 import { type BlobType, checkBlobsFitHeader, decodePackHeader, EAGER_TRAILER_READ, type PackedBlob, parsePackTrailer, TRAILER_SIZE } from '../format/pack.js';
 import { forEachLimited } from '../concurrency.js';
 import { CryptoPool, type SealedView } from './crypto-pool.js';
@@ -154,7 +154,7 @@ export class Repository {
    * bytes and compression buffer at once (tens of megabytes for the Linux tree).
    */
   async saveIndexFile(index: IndexFilePacks): Promise<string> {
-    return this.saveSealed('index', compressUnpackedPieces(this.zstd, () => indexFilePieces(index), this.config.version, this.metadataLevel));
+    return this.saveSealed('index', compressUnpackedText(this.zstd, () => indexFileText(index), this.config.version, this.metadataLevel));
   }
 
   private async saveSealed(type: UnpackedType, plaintext: Buffer): Promise<string> {

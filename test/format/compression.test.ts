@@ -4,24 +4,24 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import test from 'node:test';
-import { compressUnpacked, compressUnpackedPieces, decompressUnpacked, loadNativeZstd, loadWasmZstd, type Zstd } from '../../src/format/compression.js';
+import { compressUnpacked, compressUnpackedText, decompressUnpacked, loadNativeZstd, loadWasmZstd, type Zstd } from '../../src/format/compression.js';
 
 const native = loadNativeZstd();
 const wasm = await loadWasmZstd();
 
 /** JSON-like text in pieces of uneven sizes, several times the native output buffer. */
-function textPieces(): Buffer[] {
-  const pieces: Buffer[] = [];
+function textPieces(): string[] {
+  const pieces: string[] = [];
   for (let i = 0; i < 40; i++) {
     const blobs = Array.from({ length: 50 + i * 37 }, () => `{"id":"${randomBytes(32).toString('hex')}","type":"data","offset":${i},"length":${i * 3}}`);
-    pieces.push(Buffer.from(blobs.join(',')));
+    pieces.push(blobs.join(','));
   }
-  pieces.push(Buffer.alloc(0), randomBytes(300_000));
+  pieces.push('', 'ünïcödé'.repeat(1000), randomBytes(300_000).toString('base64'));
   return pieces;
 }
 
 test('a frame compressed in pieces decompresses to the pieces joined, with libzstd and with wasm', () => {
-  const pieces = textPieces();
+  const pieces = textPieces().map((p) => Buffer.from(p));
   const joined = Buffer.concat(pieces);
   for (const writer of [native, wasm] as Zstd[]) {
     const frame = writer.compressPieces(pieces, joined.length, 3);
@@ -32,12 +32,14 @@ test('a frame compressed in pieces decompresses to the pieces joined, with libzs
 
 test('a compressed index in pieces is the version byte and one frame; a wrong length is refused', () => {
   const pieces = textPieces();
-  const joined = Buffer.concat(pieces);
-  const plain = compressUnpackedPieces(native, () => pieces, 2, 3);
-  assert.equal(plain[0], 0x02);
-  assert.deepEqual(decompressUnpacked(wasm, plain), joined);
-  assert.deepEqual(compressUnpackedPieces(native, () => pieces, 1, 3), compressUnpacked(native, joined, 1, 3), 'version 1 stores the JSON as it is');
-  assert.throws(() => native.compressPieces(pieces, joined.length - 1, 3));
+  const joined = Buffer.from(pieces.join(''));
+  for (const [writer, reader] of [[native, wasm], [wasm, native]] as Zstd[][]) {
+    const plain = compressUnpackedText(writer!, () => pieces, 2, 3);
+    assert.equal(plain[0], 0x02);
+    assert.deepEqual(decompressUnpacked(reader!, plain), joined, `${writer!.kind} -> ${reader!.kind}`);
+  }
+  assert.deepEqual(compressUnpackedText(native, () => pieces, 1, 3), compressUnpacked(native, joined, 1, 3), 'version 1 stores the JSON as it is');
+  assert.throws(() => native.compressPieces([joined], joined.length - 1, 3));
   // The context is usable after the failure.
   assert.deepEqual(native.decompress(native.compress(joined, 3)), joined);
 });
