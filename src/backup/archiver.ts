@@ -504,7 +504,8 @@ export class Archiver {
     };
     try {
       if (size < MIN_SIZE) {
-        await this.repo.ready();
+        const room = this.repo.ready();
+        if (room) await room;
         // One read buffer serves every small file: it is read and copied with no await between.
         const small = readSmallFileSync(path, size, this.smallFileBuffer);
         if (small) {
@@ -514,7 +515,8 @@ export class Archiver {
       }
       await this.readChunked(path, async (chunk) => {
         // A chunk is a view into the chunker, valid until the next one: waiting here is safe.
-        await this.repo.ready();
+        const room = this.repo.ready();
+        if (room) await room;
         saveNow(chunk);
       });
     } catch (err) {

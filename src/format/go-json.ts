@@ -110,24 +110,43 @@ function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }
 
-/** RFC 3339 with nanoseconds, trailing zeros of the fraction trimmed: Go's time.RFC3339Nano. */
-export function formatGoTime(t: GoTime): string {
-  const [seconds, nanos] = wallClock(t);
+/**
+ * Recent wall-clock seconds and their date and time of day as text. A backup writes three times
+ * per file and the files of a tree mostly share a few seconds: formatting each anew made a
+ * dozen strings per time, tens of megabytes over the Linux tree.
+ */
+const recentDateTimes = new Map<number, string>();
+const RECENT_DATE_TIMES = 256;
+
+function dateTimeText(seconds: number): string {
+  let text = recentDateTimes.get(seconds);
+  if (text !== undefined) return text;
   const days = Math.floor(seconds / SECONDS_PER_DAY);
   const secondOfDay = seconds - days * SECONDS_PER_DAY;
   const [year, month, day] = civilFromDays(days);
   if (year < 0 || year > 9999) throw new RangeError(`time out of range for RFC 3339: year ${year}`);
   const hour = Math.floor(secondOfDay / 3600);
   const minute = Math.floor(secondOfDay / 60) % 60;
-  let text =
-    `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}` +
-    `T${pad(hour, 2)}:${pad(minute, 2)}:${pad(secondOfDay % 60, 2)}`;
+  text = `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}` + `T${pad(hour, 2)}:${pad(minute, 2)}:${pad(secondOfDay % 60, 2)}`;
+  if (recentDateTimes.size >= RECENT_DATE_TIMES) recentDateTimes.clear();
+  recentDateTimes.set(seconds, text);
+  return text;
+}
+
+/** RFC 3339 with nanoseconds, trailing zeros of the fraction trimmed: Go's time.RFC3339Nano. */
+export function formatGoTime(t: GoTime): string {
+  const [seconds, nanos] = wallClock(t);
+  let text = dateTimeText(seconds);
   if (nanos !== 0) text += '.' + pad(nanos, 9).replace(/0+$/, '');
   if (t.offsetMinutes === 0) return text + 'Z';
   const sign = t.offsetMinutes < 0 ? '-' : '+';
   const abs = Math.abs(t.offsetMinutes);
   return `${text}${sign}${pad(Math.floor(abs / 60), 2)}:${pad(abs % 60, 2)}`;
 }
+
+/** Wall-clock seconds of 0000-01-01T00:00:00 and of 9999-12-31T23:59:59, the years RFC 3339 can write. */
+const FIRST_WRITABLE_SECOND = -62167219200;
+const LAST_WRITABLE_SECOND = 253402300799;
 
 /**
  * restic's FixTime: a year before 0 or after 9999 (which Go cannot write as RFC 3339) is set to
@@ -136,6 +155,7 @@ export function formatGoTime(t: GoTime): string {
  */
 export function clampGoTimeYear(t: GoTime): GoTime {
   const [seconds, nanos] = wallClock(t);
+  if (seconds >= FIRST_WRITABLE_SECOND && seconds <= LAST_WRITABLE_SECOND) return t;
   const days = Math.floor(seconds / SECONDS_PER_DAY);
   const [year, month, day] = civilFromDays(days);
   if (year >= 0 && year <= 9999) return t;

@@ -15,6 +15,7 @@ import {
   zeroGoTime,
 } from './go-json.js';
 import { JsonReader } from './json-reader.js';
+import { isId } from './id.js';
 
 export type { NodeType } from './file-mode.js';
 
@@ -132,14 +133,13 @@ export function encodeNode(node: Node): string {
   return s + '}';
 }
 
-const idPattern = /^[0-9a-f]{64}$/;
 const anyCaseIdPattern = /^[0-9a-fA-F]{64}$/;
 const nodeTypes = new Set<string>(['file', 'dir', 'symlink', 'dev', 'chardev', 'fifo', 'socket', 'irregular']);
 const UINT32_MAX = 0xffff_ffff;
 
 function readId(r: JsonReader): string {
   const id = r.readString();
-  if (idPattern.test(id)) return id;
+  if (isId(id)) return id;
   // Go's hex decoding also accepts upper case.
   if (!anyCaseIdPattern.test(id)) r.fail(`invalid blob id ${JSON.stringify(id)}`);
   return id.toLowerCase();

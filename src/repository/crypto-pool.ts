@@ -133,9 +133,14 @@ export class CryptoPool {
     });
   }
 
+  /** Whether the workers take more work now (ready() would resolve at once). */
+  get hasRoom(): boolean {
+    return this.failure !== undefined || this.totalInFlight() + (this.batchBuffer?.byteLength ?? 0) < MAX_INFLIGHT_PER_WORKER * this.slots.length;
+  }
+
   /** Resolves when the workers have room for more work; callers await it to bound memory. */
   async ready(): Promise<void> {
-    while (!this.failure && this.totalInFlight() + (this.batchBuffer?.byteLength ?? 0) >= MAX_INFLIGHT_PER_WORKER * this.slots.length) {
+    while (!this.hasRoom) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }

@@ -54,6 +54,11 @@ export class PackFiles {
     return new PackFile(this, pack, path);
   }
 
+  /** Whether the writer takes more bytes now (ready() would resolve at once). */
+  get hasRoom(): boolean {
+    return this.queued < MAX_QUEUED;
+  }
+
   /** Resolves when the writer has caught up enough to take more bytes. */
   async ready(): Promise<void> {
     while (this.queued >= MAX_QUEUED) await new Promise<void>((resolve) => this.waiters.push(resolve));

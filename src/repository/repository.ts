@@ -329,9 +329,16 @@ export class Repository {
 
   /**
    * Resolves when another blob may be saved: the crypto workers have room and the pack uploads
-   * keep up. Producers await it before each saveBlob to bound memory.
+   * keep up; undefined when that is so already. Producers wait for it before each saveBlob to
+   * bound memory.
    */
-  async ready(): Promise<void> {
+  ready(): Promise<void> | undefined {
+    // Most calls find room everywhere: no promise is made for them (one per blob otherwise).
+    if (this.uploads.size < this.uploadConcurrency && this.packFiles.hasRoom && (this.pool?.hasRoom ?? true)) return undefined;
+    return this.waitForRoom();
+  }
+
+  private async waitForRoom(): Promise<void> {
     while (this.uploads.size >= this.uploadConcurrency) await Promise.race(this.uploads);
     await this.packFiles.ready();
     // Workers are started by the first blob that needs them, not by waiting.
