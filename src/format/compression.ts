@@ -63,6 +63,8 @@ export function loadNativeZstd(): Zstd {
     decompressInto: (target, data) => dctx.decompress(target, data),
     compressPieces(pieces, length, level) {
       const context = contextFor(level);
+      // A frame left unfinished by an exception must not be continued.
+      context.reset(binding.ResetDirective.sessionOnly);
       context.setPledgedSrcSize(length);
       const done: Buffer[] = [];
       let out = Buffer.allocUnsafe(STREAM_OUT_BYTES);

@@ -40,6 +40,8 @@ test('a compressed index in pieces is the version byte and one frame; a wrong le
   }
   assert.deepEqual(compressUnpackedText(native, () => pieces, 1, 3), compressUnpacked(native, joined, 1, 3), 'version 1 stores the JSON as it is');
   assert.throws(() => native.compressPieces([joined], joined.length - 1, 3));
-  // The context is usable after the failure.
+  // The context is usable after the failure, by either interface.
   assert.deepEqual(native.decompress(native.compress(joined, 3)), joined);
+  assert.throws(() => native.compressPieces([joined], joined.length + 1, 3));
+  assert.deepEqual(native.decompress(native.compressPieces([joined], joined.length, 3)), joined);
 });
