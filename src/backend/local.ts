@@ -3,12 +3,17 @@
 
 import { randomBytes } from 'node:crypto';
 import { constants, type Dirent } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HoldfastError, isSystemError } from '../errors.js';
 import { type Backend, checkHandle, describe, type FileInfo, type FileType, fileTypes, type Handle, notFound } from './backend.js';
+import { OpenFiles } from './open-files.js';
 
 const namePattern = /^[0-9a-f]{64}$/;
+/** Pack files kept open between reads: the packs a restore or a check reads at once, and more. */
+const OPEN_PACKS = 16;
+/** How long a pack's descriptor serves further reads: a restore or check reads a pack's ranges within it. */
+const OPEN_PACK_MS = 1000;
 const subdirPattern = /^[0-9a-f]{2}$/;
 
 export class LocalBackend implements Backend {
@@ -16,6 +21,7 @@ export class LocalBackend implements Backend {
   readonly listsAtOnce = true;
 
   readonly tempDir: string;
+  private readonly openPacks = new OpenFiles(OPEN_PACKS, OPEN_PACK_MS);
 
   constructor(readonly root: string) {
     this.location = root;
@@ -56,32 +62,23 @@ export class LocalBackend implements Backend {
 
   async read(h: Handle, range?: { offset: number; length: number }, into?: Buffer): Promise<Buffer> {
     const path = this.pathOf(h);
-    let fh;
+    const open = () => this.openForReading(path, h);
+    // Packs are read in many ranges (restore, check, prune): their descriptors stay open.
+    if (h.type === 'data') return this.openPacks.with(path, open, (fh) => readRange(fh, h, range, into));
+    const fh = await open();
     try {
-      fh = await open(path, constants.O_RDONLY);
+      return await readRange(fh, h, range, into);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async openForReading(path: string, h: Handle): Promise<FileHandle> {
+    try {
+      return await open(path, constants.O_RDONLY);
     } catch (err) {
       if (isSystemError(err, 'ENOENT', 'ENOTDIR')) throw notFound(this.location, h);
       throw ioError(`cannot open ${describe(h)}`, err);
-    }
-    try {
-      const offset = range?.offset ?? 0;
-      const length = range?.length ?? (await fh.stat()).size - offset;
-      const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(Math.max(0, length));
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      if (done !== length) {
-        throw new HoldfastError('ERR_CORRUPT', `${describe(h)} is truncated: wanted ${length} bytes at ${offset}, got ${done}`);
-      }
-      return buf;
-    } catch (err) {
-      if (err instanceof HoldfastError) throw err;
-      throw ioError(`cannot read ${describe(h)}`, err);
-    } finally {
-      await fh.close();
     }
   }
 
@@ -149,6 +146,7 @@ export class LocalBackend implements Backend {
 
   async remove(h: Handle): Promise<void> {
     const path = this.pathOf(h);
+    await this.openPacks.forget(path);
     try {
       await rm(path, { force: true });
     } catch (err) {
@@ -167,7 +165,31 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.openPacks.closeAll();
+  }
+}
+
+/** Reads `range` of an open file (all of it without one) into `into` when it is big enough. */
+async function readRange(fh: FileHandle, h: Handle, range: { offset: number; length: number } | undefined, into: Buffer | undefined): Promise<Buffer> {
+  try {
+    const offset = range?.offset ?? 0;
+    const length = range?.length ?? (await fh.stat()).size - offset;
+    const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(Math.max(0, length));
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    if (done !== length) {
+      throw new HoldfastError('ERR_CORRUPT', `${describe(h)} is truncated: wanted ${length} bytes at ${offset}, got ${done}`);
+    }
+    return buf;
+  } catch (err) {
+    if (err instanceof HoldfastError) throw err;
+    throw ioError(`cannot read ${describe(h)}`, err);
+  }
 }
 
 async function readDirents(dir: string): Promise<Dirent[]> {
