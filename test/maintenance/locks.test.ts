@@ -19,8 +19,9 @@ import { requireTools } from '../helpers/tools.js';
 
 const main = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../src/cli/main.ts' : '../../src/cli/main.js', import.meta.url));
 
+/** The lock files; not a lock being written (a dot-named temp file until it is linked in place). */
 async function locks(repo: string): Promise<string[]> {
-  return (await readdir(join(repo, 'locks'))).sort();
+  return (await readdir(join(repo, 'locks'))).filter((name) => !name.startsWith('.')).sort();
 }
 
 /**
