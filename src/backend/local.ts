@@ -10,11 +10,11 @@ import { type Backend, checkHandle, describe, type FileInfo, type FileType, file
 import { OpenFiles } from './open-files.js';
 
 const namePattern = /^[0-9a-f]{64}$/;
+const subdirPattern = /^[0-9a-f]{2}$/;
 /** Pack files kept open between reads: the packs a restore or a check reads at once, and more. */
 const OPEN_PACKS = 16;
 /** How long a pack's descriptor serves further reads: a restore or check reads a pack's ranges within it. */
 const OPEN_PACK_MS = 1000;
-const subdirPattern = /^[0-9a-f]{2}$/;
 
 export class LocalBackend implements Backend {
   readonly location: string;
@@ -62,10 +62,10 @@ export class LocalBackend implements Backend {
 
   async read(h: Handle, range?: { offset: number; length: number }, into?: Buffer): Promise<Buffer> {
     const path = this.pathOf(h);
-    const open = () => this.openForReading(path, h);
+    const opener = () => this.openForReading(path, h);
     // Packs are read in many ranges (restore, check, prune): their descriptors stay open.
-    if (h.type === 'data') return this.openPacks.with(path, open, (fh) => readRange(fh, h, range, into));
-    const fh = await open();
+    if (h.type === 'data') return this.openPacks.with(path, opener, (fh) => readRange(fh, h, range, into));
+    const fh = await opener();
     try {
       return await readRange(fh, h, range, into);
     } finally {
