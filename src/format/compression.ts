@@ -141,11 +141,12 @@ const ZSTD_PREFIX = 0x02;
 /** Plaintext of an index, snapshot or lock file: raw JSON in v1, version byte + zstd in v2. */
 export function compressUnpacked(zstd: Zstd, json: Buffer, repoVersion: 1 | 2, level: number): Buffer {
   if (repoVersion < 2) return json;
-  const compressed = zstd.compress(json, level);
-  const out = Buffer.allocUnsafe(compressed.length + 1);
-  out[0] = ZSTD_PREFIX;
-  compressed.copy(out, 1);
-  return out;
+  return withVersionByte(zstd.compress(json, level));
+}
+
+/** A version 2 plaintext: the zstd version byte, then the frame. */
+function withVersionByte(frame: Buffer): Buffer {
+  return Buffer.concat([Buffer.of(ZSTD_PREFIX), frame]);
 }
 
 /**
@@ -166,7 +167,7 @@ export function compressUnpackedText(zstd: Zstd, text: () => Iterable<string>, r
       yield scratch.subarray(0, n);
     }
   }
-  return Buffer.concat([Buffer.of(ZSTD_PREFIX), zstd.compressPieces(bytes(), length, level)]);
+  return withVersionByte(zstd.compressPieces(bytes(), length, level));
 }
 
 export function decompressUnpacked(zstd: Zstd, plain: Buffer): Buffer {

@@ -62,7 +62,6 @@ export class Repository {
   /** Blobs sealed into a packer or an upload that has not finished: already "saved" for dedup. */
   private readonly inFlight = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
-  /** Packs stored since the last index file was written. */
   /**
    * Packs uploaded but not yet described by an index file, with how many blobs each holds. Their
    * blobs are in the master index, and are written from there: a list of their own would hold an
