@@ -10,7 +10,9 @@ import { holdfast, ok } from '../helpers/cli.js';
 import { compareTrees } from '../helpers/compare-trees.js';
 import { backUp, type BackedUp, copyTimes, summaryOf } from './harness.js';
 
-const big = randomBytes(3 * 1024 * 1024 + 123);
+// Bigger than the largest chunk (8 MiB): random content could otherwise be a single blob, and
+// the test of rewriting only the changed blob would have nothing to tell apart.
+const big = randomBytes(12 * 1024 * 1024 + 123);
 
 /** A restored tree, then changed: f1 same size and mtime, f2 other size, big.bin a few bytes in the middle. */
 async function restoredAndChanged(t: TestContext): Promise<BackedUp & { target: string; out: string }> {
