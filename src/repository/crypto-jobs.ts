@@ -2,6 +2,9 @@
 // ArrayBuffer holding every job's bytes, and its results come back the same way: one transfer per
 // batch instead of one per blob, which matters with tens of thousands of small files.
 
+import { compressBound } from '../format/compression.js';
+import { CRYPTO_OVERHEAD } from '../format/crypto.js';
+
 export interface KeyMaterial {
   readonly encrypt: Uint8Array;
   readonly macK: Uint8Array;
@@ -40,6 +43,13 @@ export interface VerifyBlobsJob extends JobBytes {
 }
 
 export type CryptoJob = SealJob | OpenJob | HashJob | VerifyBlobsJob;
+
+/** Room a job's result may need in the results buffer; the pool picks a buffer this big for the worker. */
+export function resultRoom(job: CryptoJob): number {
+  if (job.kind === 'seal') return (job.level > 0 ? Math.max(compressBound(job.length), job.length) : job.length) + CRYPTO_OVERHEAD;
+  if (job.kind === 'open') return Math.max(job.uncompressedLength ?? 0, job.length);
+  return 0;
+}
 
 export interface CryptoBatch {
   readonly seq: number;

@@ -6,7 +6,8 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { HoldfastError, type ErrorCode } from '../errors.js';
 import type { CryptoKey } from '../format/crypto.js';
-import type { CryptoBatch, CryptoJob, CryptoResult, CryptoResults, KeyMaterial, VerifyBlobsJob } from './crypto-jobs.js';
+import { BatchBuffers } from './batch-buffers.js';
+import { type CryptoBatch, type CryptoJob, type CryptoResult, type CryptoResults, type KeyMaterial, resultRoom, type VerifyBlobsJob } from './crypto-jobs.js';
 import { startWorker } from './start-worker.js';
 
 type JobSpec =
@@ -40,14 +41,18 @@ export interface SealedView {
   readonly uncompressedLength?: number | undefined;
 }
 
+/** Input bytes in a batch: enough that a worker's turn costs far more than the message. */
 const BATCH_BYTES = 2 * 1024 * 1024;
 const BATCH_JOBS = 128;
-/** Bytes queued per worker before producers wait: enough to keep it busy, little memory. */
-const MAX_INFLIGHT_PER_WORKER = 8 * 1024 * 1024;
-/** Spent batch buffers kept for reuse, in bytes: enough that steady state allocates nothing. */
-const FREE_BYTES = 16 * 1024 * 1024;
-/** A batch starts in a buffer this small and grows as jobs join it, up to a full batch. */
-const FIRST_BUFFER_BYTES = 64 * 1024;
+/**
+ * The size of every ordinary buffer, for a batch and for its results, which need a little more
+ * than its input (zstd's bound on incompressible data, the crypto overhead per blob).
+ */
+const BUFFER_BYTES = BATCH_BYTES + 64 * 1024;
+/** Batches queued per worker before producers wait: one at work and one waiting keep it busy. */
+const BATCHES_PER_WORKER = 2;
+/** Spent buffers bigger than a batch (blobs over 2 MiB) kept for reuse, in bytes. */
+const KEEP_LARGE_BYTES = 16 * 1024 * 1024;
 
 /**
  * A worker's objects live no longer than a batch (the bytes travel in transferred buffers): a
@@ -55,18 +60,17 @@ const FIRST_BUFFER_BYTES = 64 * 1024;
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
 
-/** Room for `bytes` of input, or for their results (compression bound, crypto overhead). */
-const roomFor = (bytes: number) => bytes + bytes / 16 + 4096;
-
 export class CryptoPool {
   private readonly slots: WorkerSlot[] = [];
   private batch: Pending[] = [];
   private batchBuffer: ArrayBuffer | undefined;
   private batchUsed = 0;
+  /** What the batch's results need, by resultRoom(). */
+  private batchRoom = 0;
   private flushScheduled = false;
   private seq = 0;
   private waiters: (() => void)[] = [];
-  private readonly free: ArrayBuffer[] = [];
+  private readonly buffers = new BatchBuffers(BUFFER_BYTES, KEEP_LARGE_BYTES);
   private closed = false;
   private failure: Error | undefined;
 
@@ -121,7 +125,7 @@ export class CryptoPool {
         else if (r.kind !== 'blobs-verified' || !input) reject(new Error('unexpected worker result'));
         else resolve({ problems: [...r.problems], piece: input.buffer as ArrayBuffer });
       };
-      this.post([{ job, deliver, reject }], piece, length, true);
+      this.post([{ job, deliver, reject }], piece, 0, true);
     });
   }
 
@@ -135,7 +139,7 @@ export class CryptoPool {
 
   /** Whether the workers take more work now (ready() would resolve at once). */
   get hasRoom(): boolean {
-    return this.failure !== undefined || this.totalInFlight() + (this.batchBuffer?.byteLength ?? 0) < MAX_INFLIGHT_PER_WORKER * this.slots.length;
+    return this.failure !== undefined || this.totalInFlight() + (this.batchBuffer?.byteLength ?? 0) < BATCHES_PER_WORKER * BUFFER_BYTES * this.slots.length;
   }
 
   /** Resolves when the workers have room for more work; callers await it to bound memory. */
@@ -154,14 +158,14 @@ export class CryptoPool {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error('crypto pool is closed'));
     const length = data.byteLength;
-    if (this.batchBuffer && this.batchUsed + length > this.batchBuffer.byteLength) {
-      if (this.batchUsed + length <= BATCH_BYTES) this.growBatch(this.batchUsed + length);
-      else this.flush();
-    }
-    this.batchBuffer ??= this.takeBuffer(Math.max(length, FIRST_BUFFER_BYTES));
+    const job = { ...spec, offset: 0, length } as CryptoJob;
+    const room = resultRoom(job);
+    if (this.batch.length > 0 && (this.batchUsed + length > BATCH_BYTES || this.batchRoom + room > BUFFER_BYTES)) this.flush();
+    this.batchBuffer ??= this.buffers.take(length);
     new Uint8Array(this.batchBuffer, this.batchUsed, length).set(data);
-    const job = { ...spec, offset: this.batchUsed, length } as CryptoJob;
+    (job as { offset: number }).offset = this.batchUsed;
     this.batchUsed += length;
+    this.batchRoom += room;
     return new Promise<T>((resolve, reject) => {
       const deliver: Deliver = (r, bytes) => {
         if (r.kind === 'error') reject(new HoldfastError(r.code as ErrorCode, r.message));
@@ -195,18 +199,18 @@ export class CryptoPool {
     if (this.batch.length === 0 || !this.batchBuffer) return;
     const pending = this.batch;
     const buffer = this.batchBuffer;
-    const used = this.batchUsed;
+    const room = this.batchRoom;
     this.batch = [];
     this.batchBuffer = undefined;
-    this.batchUsed = 0;
-    this.post(pending, buffer, used);
+    this.batchUsed = this.batchRoom = 0;
+    this.post(pending, buffer, room);
   }
 
   /**
-   * Sends jobs whose bytes are in `buffer` to the least busy worker. `handBack`: the buffer is the
-   * caller's, given back with the result of its only job, which returns no bytes.
+   * Sends jobs whose bytes are in `buffer`, and whose results need `room` bytes, to the least busy
+   * worker. `handBack`: the buffer is the caller's, given back with the result of its only job.
    */
-  private post(pending: Pending[], buffer: ArrayBuffer, used: number, handBack = false): void {
+  private post(pending: Pending[], buffer: ArrayBuffer, room: number, handBack = false): void {
     // Least busy first; among equals, the one after the last chosen, so idle workers take turns.
     const n = this.slots.length;
     let slot = this.slots[(this.seq + 1) % n]!;
@@ -221,41 +225,9 @@ export class CryptoPool {
     slot.batches.set(seq, { pending, bytes, handBack });
     // A busy worker keeps the process alive; an idle one must not (the pool may never be closed).
     if (slot.batches.size === 1) slot.worker.ref();
-    const spare = handBack ? undefined : this.takeSpare(roomFor(used));
+    const spare = room > 0 ? this.buffers.take(room) : undefined;
     const batch: CryptoBatch = { seq, buffer, jobs: pending.map((p) => p.job), spare };
     slot.worker.postMessage(batch, spare ? [buffer, spare] : [buffer]);
-  }
-
-  /** Moves the batch so far into a bigger buffer: small files then travel in few messages. */
-  private growBatch(needed: number): void {
-    const bigger = this.takeBuffer(Math.min(BATCH_BYTES, Math.max(needed, this.batchBuffer!.byteLength * 2)));
-    new Uint8Array(bigger).set(new Uint8Array(this.batchBuffer!, 0, this.batchUsed));
-    this.recycle(this.batchBuffer);
-    this.batchBuffer = bigger;
-  }
-
-  /** The smallest spent buffer that holds `bytes`, or a new one. */
-  private takeBuffer(bytes: number): ArrayBuffer {
-    return this.takeSpare(bytes) ?? new ArrayBuffer(bytes);
-  }
-
-  /** The smallest spent buffer that holds `bytes`, if there is one. */
-  private takeSpare(bytes: number): ArrayBuffer | undefined {
-    let best = -1;
-    this.free.forEach((b, i) => {
-      if (b.byteLength >= bytes && (best < 0 || b.byteLength < this.free[best]!.byteLength)) best = i;
-    });
-    return best < 0 ? undefined : this.free.splice(best, 1)[0];
-  }
-
-  private recycle(...buffers: (ArrayBuffer | undefined)[]): void {
-    let kept = 0;
-    for (const b of this.free) kept += b.byteLength;
-    for (const b of buffers) {
-      if (!b || kept + b.byteLength > FREE_BYTES) continue;
-      this.free.push(b);
-      kept += b.byteLength;
-    }
   }
 
   private onResults(slot: WorkerSlot, msg: CryptoResults): void {
@@ -271,7 +243,9 @@ export class CryptoPool {
       const bytes = result.kind === 'seal' || result.kind === 'open' ? Buffer.from(msg.buffer, result.offset, result.length) : handedBack;
       p.deliver(result, bytes);
     });
-    this.recycle(msg.buffer, handedBack ? undefined : msg.input, msg.unused);
+    this.buffers.give(msg.buffer);
+    if (!handedBack) this.buffers.give(msg.input);
+    this.buffers.give(msg.unused);
     this.flushSoonIfIdle();
     this.wakeWaiters();
   }

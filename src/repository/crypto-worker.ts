@@ -6,7 +6,7 @@ import { BlobDecompressor, compressBound, decompressBlob, loadZstd } from '../fo
 import { CRYPTO_OVERHEAD, type CryptoKey, IV_SIZE, open, sealInPlace } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
 import { garbageBudget } from './collect-garbage.js';
-import type { CryptoBatch, CryptoJob, CryptoResult, CryptoResults, KeyMaterial } from './crypto-jobs.js';
+import { type CryptoBatch, type CryptoJob, type CryptoResult, type CryptoResults, type KeyMaterial, resultRoom } from './crypto-jobs.js';
 
 const material = workerData as KeyMaterial;
 const key: CryptoKey = {
@@ -23,13 +23,6 @@ const zstd = await loadZstd();
 const processed = garbageBudget(16 * 1024 * 1024, 'young');
 /** Verifying leaves the decrypted blobs behind, all short-lived: they go often. */
 const verified = garbageBudget(2 * 1024 * 1024, 'young');
-
-/** Room a job's result may need in the results buffer. */
-function resultRoom(job: CryptoJob): number {
-  if (job.kind === 'seal') return (job.level > 0 ? Math.max(compressBound(job.length), job.length) : job.length) + CRYPTO_OVERHEAD;
-  if (job.kind === 'open') return Math.max(job.uncompressedLength ?? 0, job.length);
-  return 0;
-}
 
 /** Bytes a verifying job leaves as garbage: it decrypts into new buffers. */
 const garbageOf = (job: CryptoJob): number => (job.kind === 'verify-blobs' ? job.length : 0);
