@@ -13,7 +13,7 @@ import { type BlobType, checkBlobsFitHeader, decodePackHeader, EAGER_TRAILER_REA
 import { forEachLimited } from '../concurrency.js';
 import { CryptoPool, type SealedView } from './crypto-pool.js';
 import { readIndexCache, writeIndexCache } from './index-cache.js';
-import { MasterIndex } from './master-index.js';
+import { blobKeys, keyCount, MasterIndex } from './master-index.js';
 import { PackFiles } from './pack-files.js';
 import { type FinishedPack, Packer } from './packer.js';
 
@@ -63,11 +63,11 @@ export class Repository {
   private readonly inFlight = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
   /**
-   * Packs uploaded but not yet described by an index file, with how many blobs each holds. Their
-   * blobs are in the master index, and are written from there: a list of their own would hold an
-   * object per blob until the end of a backup.
+   * Packs uploaded but not yet described by an index file, with their blobs' keys. The index file
+   * is written from the master index's locations of those blobs: a list of their own would hold
+   * an object per blob until the end of a backup.
    */
-  private unindexed: { id: string; blobs: number }[] = [];
+  private unindexed: { id: string; keys: Buffer }[] = [];
   /**
    * The index files the master index holds: what a local copy of it is made of. Undefined before
    * the first load, and for good after a second one (which adds to an index that may have
@@ -318,7 +318,7 @@ export class Repository {
         return;
       }
       if (this.index.addPack(f.name, blobs)) {
-        this.unindexed.push({ id: f.name, blobs: blobs.length });
+        this.unindexed.push({ id: f.name, keys: blobKeys(blobs) });
         packs++;
         bytes += f.size;
       }
@@ -416,7 +416,7 @@ export class Repository {
       return;
     }
     this.index.addPack(pack.id, pack.blobs);
-    this.unindexed.push({ id: pack.id, blobs: pack.blobs.length });
+    this.unindexed.push({ id: pack.id, keys: blobKeys(pack.blobs) });
     for (const b of pack.blobs) this.inFlight.delete(b.type + b.id);
     this.stats.packsWritten++;
     this.stats.packBytesWritten += pack.size;
@@ -443,15 +443,19 @@ export class Repository {
   async writeIndex(): Promise<string[]> {
     const ids: string[] = [];
     while (this.unindexed.length > 0) {
-      const batch: { id: string; blobs: number }[] = [];
+      const batch: { id: string; keys: Buffer }[] = [];
       let blobs = 0;
-      while (this.unindexed.length > 0 && (batch.length === 0 || blobs + this.unindexed[0]!.blobs <= INDEX_FILE_MAX_BLOBS)) {
+      while (this.unindexed.length > 0 && (batch.length === 0 || blobs + keyCount(this.unindexed[0]!.keys) <= INDEX_FILE_MAX_BLOBS)) {
         const p = this.unindexed.shift()!;
         batch.push(p);
-        blobs += p.blobs;
+        blobs += keyCount(p.keys);
       }
-      const inBatch = new Set(batch.map((p) => p.id));
-      const packs = { [Symbol.iterator]: () => this.index.packsOneByOne((id) => !inBatch.has(id)) };
+      const index = this.index;
+      const packs = {
+        *[Symbol.iterator]() {
+          for (const p of batch) yield { id: p.id, blobs: index.blobsInPack(p.id, p.keys) };
+        },
+      };
       try {
         const id = await this.saveIndexFile({ packs });
         ids.push(id);
