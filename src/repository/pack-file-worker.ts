@@ -13,6 +13,14 @@ function writeAll(fd: number, data: Uint8Array): void {
   while (done < data.length) done += writeSync(fd, data, done, data.length - done);
 }
 
+function removeTempFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Nothing was created, or it is already gone.
+  }
+}
+
 function reply(message: PackFileReply, transfer: ArrayBuffer[] = []): void {
   parentPort!.postMessage(message, transfer);
 }
@@ -55,15 +63,20 @@ parentPort!.on('message', (m: PackFileRequest) => {
       }
       if (f.fd >= 0) closeSync(f.fd);
       if (f.failed) {
-        try {
-          unlinkSync(f.path);
-        } catch {
-          // Nothing was created, or it is already gone.
-        }
+        removeTempFile(f.path);
         reply({ type: 'failed', pack: m.pack, message: `cannot write pack temp file ${f.path}: ${f.failed}` });
       } else {
         reply({ type: 'finished', pack: m.pack, id: f.hash.digest('hex'), size: f.size });
       }
+      return;
+    }
+    case 'abandon': {
+      for (const f of open.values()) {
+        if (f.fd >= 0) closeSync(f.fd);
+        removeTempFile(f.path);
+      }
+      open.clear();
+      reply({ type: 'abandoned' });
       return;
     }
   }

@@ -43,6 +43,7 @@ export class PackFiles {
   private readonly free: ArrayBuffer[] = [];
   private readonly finishing = new Map<number, { resolve: (w: WrittenPack) => void; reject: (e: Error) => void; path: string }>();
   private waiters: (() => void)[] = [];
+  private onAbandoned: (() => void) | undefined;
 
   constructor(private readonly tempDir: string) {}
 
@@ -80,19 +81,37 @@ export class PackFiles {
     });
   }
 
+  /**
+   * Stops the writer. A run that ends early (an error such as a full disk, Ctrl-C) has packs
+   * still being filled: their temp files are closed and removed first, so they do not keep the
+   * space the user must free to go on.
+   */
   async close(): Promise<void> {
-    await this.worker?.terminate();
+    const worker = this.worker;
+    if (!worker) return;
     this.worker = undefined;
+    await new Promise<void>((resolve) => {
+      this.onAbandoned = resolve;
+      worker.once('exit', () => resolve());
+      worker.ref();
+      worker.postMessage({ type: 'abandon' } satisfies PackFileRequest);
+    });
+    this.onAbandoned = undefined;
+    await worker.terminate();
   }
 
   private post(message: PackFileRequest, transfer: ArrayBuffer[] = []): void {
     if (!this.worker) {
-      this.worker = startWorker(import.meta.url, 'pack-file-worker');
-      this.worker.on('message', (m: PackFileReply) => this.onReply(m));
-      this.worker.on('error', (err) => {
+      const worker = startWorker(import.meta.url, 'pack-file-worker');
+      worker.on('message', (m: PackFileReply) => this.onReply(m));
+      worker.on('error', (err) => {
         for (const f of this.finishing.values()) f.reject(new HoldfastError('ERR_IO', `pack writer failed: ${err.message}`));
         this.finishing.clear();
       });
+      worker.once('exit', () => {
+        if (this.worker === worker) this.worker = undefined;
+      });
+      this.worker = worker;
     }
     // Busy with a pack, the worker keeps the process alive; idle, it must not.
     this.worker.ref();
@@ -100,6 +119,10 @@ export class PackFiles {
   }
 
   private onReply(m: PackFileReply): void {
+    if (m.type === 'abandoned') {
+      this.onAbandoned?.();
+      return;
+    }
     if (m.type === 'written') {
       this.queued -= m.buffer.byteLength;
       // Keep every stage buffer that comes back: steady state then allocates none.
