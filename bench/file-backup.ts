@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchRoot, linuxTree, warmCache } from './linux-tree.js';
 import { type Measurement, measure, ratio } from './measure.js';
+import { restoreTarget, unmountLeftover } from './restore-target.js';
 
 const holdfastMain = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const env = { HOLDFAST_PASSWORD: 'bench', RESTIC_PASSWORD: 'bench', XDG_CACHE_HOME: join(benchRoot, 'cache') };
@@ -43,6 +44,7 @@ function someFiles(tree: string, n: number): string[] {
 export async function fileBackupBenchmark(): Promise<Step[]> {
   const tree = linuxTree();
   const work = join(benchRoot, 'file-backup');
+  unmountLeftover(work);
   await rm(work, { recursive: true, force: true });
   // Fresh repositories: restic's cache for them starts empty (a new repository id), so does ours.
   await rm(join(env.XDG_CACHE_HOME, 'holdfast'), { recursive: true, force: true });
@@ -67,12 +69,18 @@ export async function fileBackupBenchmark(): Promise<Step[]> {
   await step('backup, nothing changed', 0.6, () => restic('backup', '-q', tree), () => holdfast('backup', '-q', tree));
   for (const f of someFiles(tree, 100)) appendFileSync(f, '/* appended by the holdfast benchmark */\n');
   await step('backup after appending to 100 files', 0.6, () => restic('backup', '-q', tree), () => holdfast('backup', '-q', tree));
-  await step(
-    'full restore',
-    0.8,
-    () => restic('restore', 'latest', '--target', join(work, 'restic-restore')),
-    () => holdfast('restore', 'latest', '--target', join(work, 'holdfast-restore')),
-  );
+  const restores = await restoreTarget(work);
+  console.error(`restores write to ${restores.kind}`);
+  try {
+    await step(
+      'full restore',
+      0.8,
+      () => restic('restore', 'latest', '--target', join(restores.dir, 'restic')),
+      () => holdfast('restore', 'latest', '--target', join(restores.dir, 'holdfast')),
+    );
+  } finally {
+    await restores.release();
+  }
   await step('check --read-data', 1.0, () => restic('check', '--read-data'), () => holdfast('check', '--read-data'));
   const sizes = { restic: dirSize(resticRepo), holdfast: dirSize(holdfastRepo) };
   printTable(steps, sizes);
