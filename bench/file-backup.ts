@@ -1,6 +1,7 @@
 // File backup benchmark (issue targets): holdfast and restic 0.14 side by side on the Linux source
 // tree, each step timed (wall, CPU, peak RSS), with ratios holdfast/restic.
 
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,6 +18,10 @@ interface Step {
   readonly target: number;
   readonly restic: Measurement;
   readonly holdfast: Measurement;
+}
+
+function flushWrites(): void {
+  spawnSync('sync');
 }
 
 function dirSize(path: string): number {
@@ -59,7 +64,10 @@ export async function fileBackupBenchmark(): Promise<Step[]> {
   warmCache(tree);
   const steps: Step[] = [];
   const step = async (name: string, target: number, r: () => Promise<Measurement>, h: () => Promise<Measurement>) => {
+    // Each tool starts with nothing of the other's left to write back: a restore leaves 1.5 GB.
+    flushWrites();
     const restic = await r();
+    flushWrites();
     const holdfast = await h();
     steps.push({ name, target, restic, holdfast });
     console.error(`${name}: restic ${restic.wallS}s, holdfast ${holdfast.wallS}s (${ratio(holdfast.wallS, restic.wallS)})`);
@@ -69,18 +77,21 @@ export async function fileBackupBenchmark(): Promise<Step[]> {
   await step('backup, nothing changed', 0.6, () => restic('backup', '-q', tree), () => holdfast('backup', '-q', tree));
   for (const f of someFiles(tree, 100)) appendFileSync(f, '/* appended by the holdfast benchmark */\n');
   await step('backup after appending to 100 files', 0.6, () => restic('backup', '-q', tree), () => holdfast('backup', '-q', tree));
-  const restores = await restoreTarget(work);
-  console.error(`restores write to ${restores.kind}`);
-  try {
-    await step(
-      'full restore',
-      0.8,
-      () => restic('restore', 'latest', '--target', join(restores.dir, 'restic')),
-      () => holdfast('restore', 'latest', '--target', join(restores.dir, 'holdfast')),
-    );
-  } finally {
-    await restores.release();
-  }
+  const restoreInto = async (tool: 'restic' | 'holdfast', restore: (target: string) => Promise<Measurement>) => {
+    const fs = await restoreTarget(work, tool);
+    console.error(`${tool} restores to ${fs.kind}`);
+    try {
+      return await restore(join(fs.dir, 'target'));
+    } finally {
+      await fs.release();
+    }
+  };
+  await step(
+    'full restore',
+    0.8,
+    () => restoreInto('restic', (target) => restic('restore', 'latest', '--target', target)),
+    () => restoreInto('holdfast', (target) => holdfast('restore', 'latest', '--target', target)),
+  );
   await step('check --read-data', 1.0, () => restic('check', '--read-data'), () => holdfast('check', '--read-data'));
   const sizes = { restic: dirSize(resticRepo), holdfast: dirSize(holdfastRepo) };
   printTable(steps, sizes);
