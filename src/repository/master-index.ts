@@ -193,14 +193,23 @@ export class MasterIndex {
    */
   blobsInPack(packId: string, keys: Buffer): BlobLocation[] {
     const blobs: BlobLocation[] = [];
-    const seen = new Set<string>();
+    const packNo = this.packNumber.get(packId);
+    if (packNo === undefined) return blobs;
+    /** Keys with further locations, looked up once: a blob the pack holds twice is listed twice already. */
+    let seen: Set<string> | undefined;
     for (let at = 0; at < keys.length; at += KEY_BYTES) {
-      const type = keys[at] === 1 ? 'tree' : 'data';
+      const slot = this.findBytes(keys[at]!, keys, at + 1);
+      if (slot === EMPTY) continue;
       const id = keys.toString('hex', at + 1, at + KEY_BYTES);
-      // A blob the pack holds twice is listed twice by lookupAll: its key is looked up once.
-      if (seen.has(type + id)) continue;
-      seen.add(type + id);
-      for (const location of this.lookupAll(type, id)) if (location.packId === packId) blobs.push(location);
+      const type = keys[at] === 1 ? 'tree' : 'data';
+      const more = this.duplicates.get(type + id);
+      if (more) {
+        seen ??= new Set();
+        if (seen.has(type + id)) continue;
+        seen.add(type + id);
+        for (const location of more) if (location.packId === packId) blobs.push(location);
+      }
+      if (this.pack[slot] === packNo) blobs.push(this.at(slot, id));
     }
     return blobs.sort((a, b) => a.offset - b.offset);
   }
@@ -289,15 +298,18 @@ export class MasterIndex {
   }
 
   private find(type: BlobType, id: string): number {
-    const key = this.scratch;
-    if (!writeIdBytes(id, key, 0)) return EMPTY;
-    const t = type === 'tree' ? 1 : 0;
+    if (!writeIdBytes(id, this.scratch, 0)) return EMPTY;
+    return this.findBytes(type === 'tree' ? 1 : 0, this.scratch, 0);
+  }
+
+  /** The slot of the blob of type `t` (1: tree) whose id is the 32 bytes at `at` in `key`. */
+  private findBytes(t: number, key: Buffer, at: number): number {
     const mask = this.capacity - 1;
-    const first = slotHash(key, 0);
+    const first = slotHash(key, at);
     for (let slot = first & mask; ; slot = (slot + 1) & mask) {
       if (this.pack[slot] === EMPTY) return EMPTY;
       // The first four bytes settle almost every probe without a call into Buffer's native compare.
-      if (this.types[slot] === t && slotHash(this.ids, slot * ID_BYTES) === first && this.ids.compare(key, 0, ID_BYTES, slot * ID_BYTES, (slot + 1) * ID_BYTES) === 0) {
+      if (this.types[slot] === t && slotHash(this.ids, slot * ID_BYTES) === first && this.ids.compare(key, at, at + ID_BYTES, slot * ID_BYTES, (slot + 1) * ID_BYTES) === 0) {
         return slot;
       }
     }
