@@ -83,3 +83,22 @@ test('a big blob spills into several packs, each uploaded once it is full', asyn
   assert.ok(repo.stats.packsWritten >= 5, `expected several packs, got ${repo.stats.packsWritten}`);
   assert.equal(repo.index.size, 20);
 });
+
+test('index files are written while packs are stored, and flush reports every one of them', async (t) => {
+  const dir = await tempDir(t);
+  const repo = await initRepository(new LocalBackend(dir), 'pw', { kdf, packSize: 16 * 1024, compression: 'off', earlyIndexBlobs: 10 });
+  const ids: string[] = [];
+  for (let i = 0; i < 100; i++) ids.push((await repo.saveBlob('data', randomBytes(4000))).id);
+  await repo.waitForUploads();
+  const early = await readdir(join(dir, 'index'));
+  assert.ok(early.length >= 2, `index files are written before the end (${early.length} so far)`);
+  const reported = await repo.flush();
+  await repo.close();
+  assert.deepEqual(reported.sort(), (await readdir(join(dir, 'index'))).sort(), 'flush reports the early index files and its own');
+
+  const again = await openRepository(new LocalBackend(dir), 'pw');
+  t.after(() => again.close());
+  await again.loadIndex();
+  assert.equal(again.index.size, 100, 'the index files describe every blob');
+  for (const id of ids) assert.ok(again.index.has('data', id));
+});
