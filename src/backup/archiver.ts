@@ -19,13 +19,13 @@ import { listDirectorySync } from '../fs/list-directory.js';
 import { nodeFromStat } from '../fs/node-from-stat.js';
 import { joinPath } from '../fs/paths.js';
 import type { FsWarning } from '../fs/warning.js';
-import type { Repository } from '../repository/repository.js';
+import type { Repository, SaveResult } from '../repository/repository.js';
 import { TreeLoader } from '../repository/tree-loader.js';
 import { type CachedDir, type DirCache, pathKey } from './dir-cache.js';
 import { EntryFields, Fingerprints } from './dir-fingerprint.js';
 import type { Survey } from './survey.js';
 import { type BackupCounters, newCounters } from './summary.js';
-import { closeFd, lstatBig, openForReading, readSmallFileSync } from './file-io.js';
+import { closeFd, lstatBig, openForReading } from './file-io.js';
 import type { TargetNode } from './targets.js';
 
 export type ArchiveEvent =
@@ -123,8 +123,6 @@ export class Archiver {
   /** Files read through the chunker at once: each holds up to a whole 8 MiB chunk in memory. */
   private readonly chunkerSlots: Semaphore;
   private readonly chunkers: FileChunker[] = [];
-  /** Where small files are read (synchronously, one at a time); saveBlob copies what it keeps. */
-  private readonly smallFileBuffer = Buffer.allocUnsafeSlow(MIN_SIZE + 1);
   /** Content of hard-linked files already read in this run, by device and inode. */
   private readonly linked = new Map<string, { mtime: bigint; size: bigint; content: string[] }>();
   /** The directory nodes made in this run, with what a directory cache records of them. */
@@ -495,8 +493,7 @@ export class Archiver {
     /** Must run without an await between reading `chunk` and this call: saveData copies it. */
     const saveNow = (chunk: Buffer) => {
       bytes += chunk.length;
-      this.counters.bytesRead += chunk.length;
-      this.emit({ type: 'read', bytes: chunk.length });
+      this.countRead(chunk.length);
       const saved = this.saveData(chunk);
       // Observed below with Promise.all; until then a failure must not count as unhandled.
       saved.catch(() => undefined);
@@ -506,11 +503,12 @@ export class Archiver {
       if (size < MIN_SIZE) {
         const room = this.repo.ready();
         if (room) await room;
-        // One read buffer serves every small file: it is read and copied with no await between.
-        const small = readSmallFileSync(path, size, this.smallFileBuffer);
-        if (small) {
-          if (small.length > 0) saveNow(small);
-          return { content: await Promise.all(pending), bytes };
+        const small = await this.repo.saveSmallFile(path, size);
+        if (small !== 'grown') {
+          this.countRead(small.read);
+          if (!small.saved) return { content: [], bytes: small.read };
+          this.countSaved(small.read, small.saved);
+          return { content: [small.saved.id], bytes: small.read };
         }
       }
       await this.readChunked(path, async (chunk) => {
@@ -549,11 +547,19 @@ export class Archiver {
   private async saveData(chunk: Buffer): Promise<string> {
     const length = chunk.byteLength;
     const r = await this.repo.saveBlob('data', chunk);
-    if (!r.known) {
-      this.counters.dataBlobs++;
-      this.counters.dataAdded += length;
-      this.counters.dataAddedPacked += r.storedBytes;
-    }
+    this.countSaved(length, r);
     return r.id;
+  }
+
+  private countRead(bytes: number): void {
+    this.counters.bytesRead += bytes;
+    this.emit({ type: 'read', bytes });
+  }
+
+  private countSaved(length: number, r: SaveResult): void {
+    if (r.known) return;
+    this.counters.dataBlobs++;
+    this.counters.dataAdded += length;
+    this.counters.dataAddedPacked += r.storedBytes;
   }
 }

@@ -25,6 +25,17 @@ export interface SealJob extends JobBytes {
   readonly id?: string | undefined;
 }
 
+/**
+ * A source file smaller than a chunk, read, hashed and sealed on the worker: the job's bytes are
+ * its path, not its content.
+ */
+export interface SealFileJob extends JobBytes {
+  readonly kind: 'seal-file';
+  /** Its size when it was stat'ed; a file grown past it is left to the caller. */
+  readonly expected: number;
+  readonly level: number;
+}
+
 export interface OpenJob extends JobBytes {
   readonly kind: 'open';
   readonly uncompressedLength?: number | undefined;
@@ -42,11 +53,14 @@ export interface VerifyBlobsJob extends JobBytes {
   readonly blobs: readonly { readonly id: string; readonly offset: number; readonly length: number; readonly uncompressedLength?: number | undefined }[];
 }
 
-export type CryptoJob = SealJob | OpenJob | HashJob | VerifyBlobsJob;
+export type CryptoJob = SealJob | SealFileJob | OpenJob | HashJob | VerifyBlobsJob;
+
+const sealRoom = (length: number, level: number) => (level > 0 ? Math.max(compressBound(length), length) : length) + CRYPTO_OVERHEAD;
 
 /** Room a job's result may need in the results buffer; the pool picks a buffer this big for the worker. */
 export function resultRoom(job: CryptoJob): number {
-  if (job.kind === 'seal') return (job.level > 0 ? Math.max(compressBound(job.length), job.length) : job.length) + CRYPTO_OVERHEAD;
+  if (job.kind === 'seal') return sealRoom(job.length, job.level);
+  if (job.kind === 'seal-file') return sealRoom(job.expected, job.level);
   if (job.kind === 'open') return Math.max(job.uncompressedLength ?? 0, job.length);
   return 0;
 }
@@ -63,6 +77,13 @@ export interface CryptoBatch {
 export type CryptoResult =
   | { readonly kind: 'seal'; readonly id: string; readonly offset: number; readonly length: number; readonly uncompressedLength?: number | undefined }
   | { readonly kind: 'open'; readonly offset: number; readonly length: number }
+  /**
+   * A small file's outcome: `read` bytes, sealed at offset/length unless it was empty, or -1 when
+   * it had grown past the expected size (nothing sealed).
+   */
+  | { readonly kind: 'file'; readonly read: number; readonly id?: string; readonly offset: number; readonly length: number; readonly uncompressedLength?: number | undefined }
+  /** The source file could not be read: a warning for that file, not a failure of the run. */
+  | { readonly kind: 'unreadable'; readonly code: string; readonly message: string }
   | { readonly kind: 'hash'; readonly id: string }
   | { readonly kind: 'blobs-verified'; readonly problems: readonly string[] }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };

@@ -12,6 +12,7 @@ import { startWorker } from './start-worker.js';
 
 type JobSpec =
   | { kind: 'seal'; level: number; id?: string | undefined }
+  | { kind: 'seal-file'; level: number; expected: number }
   | { kind: 'open'; uncompressedLength?: number | undefined; expectedId?: string | undefined }
   | { kind: 'hash' }
   | { kind: 'verify-blobs'; blobs: VerifyBlobsJob['blobs'] };
@@ -65,6 +66,8 @@ export class CryptoPool {
   private batch: Pending[] = [];
   private batchBuffer: ArrayBuffer | undefined;
   private batchUsed = 0;
+  /** The batch's work in bytes: its input, and the files its small-file jobs will read. */
+  private batchWork = 0;
   /** What the batch's results need, by resultRoom(). */
   private batchRoom = 0;
   private flushScheduled = false;
@@ -100,6 +103,22 @@ export class CryptoPool {
       if (r.kind !== 'seal' || !bytes) throw new Error('unexpected worker result');
       return take({ id: r.id, sealed: bytes, uncompressedLength: r.uncompressedLength });
     });
+  }
+
+  /**
+   * Reads a file smaller than a chunk on a worker, then hashes, compresses and seals it as seal()
+   * does, calling `take` with the sealed bytes unless it is empty. Resolves with the bytes read,
+   * or 'grown' when the file has grown past `expected` since it was stat'ed (nothing is sealed);
+   * rejects with the file's own error (not a HoldfastError) when it cannot be read.
+   */
+  sealFile<T>(path: Buffer, expected: number, level: number, take: (sealed: SealedView) => T): Promise<{ read: number; saved: T | undefined } | 'grown'> {
+    const use = (r: CryptoResult, bytes: Buffer | undefined) => {
+      if (r.kind === 'unreadable') throw Object.assign(new Error(r.message), { code: r.code });
+      if (r.kind !== 'file') throw new Error('unexpected worker result');
+      if (r.read < 0) return 'grown' as const;
+      return { read: r.read, saved: bytes && r.id ? take({ id: r.id, sealed: bytes, uncompressedLength: r.uncompressedLength }) : undefined };
+    };
+    return this.submit({ kind: 'seal-file', level, expected }, path, use, expected);
   }
 
   /** Verifies, decrypts and decompresses a stored blob; checks its plaintext hash when `expectedId` is given. */
@@ -139,7 +158,8 @@ export class CryptoPool {
 
   /** Whether the workers take more work now (ready() would resolve at once). */
   get hasRoom(): boolean {
-    return this.failure !== undefined || this.totalInFlight() + (this.batchBuffer?.byteLength ?? 0) < BATCHES_PER_WORKER * BUFFER_BYTES * this.slots.length;
+    const filling = Math.max(this.batchBuffer?.byteLength ?? 0, this.batchRoom);
+    return this.failure !== undefined || this.totalInFlight() + filling < BATCHES_PER_WORKER * BUFFER_BYTES * this.slots.length;
   }
 
   /** Resolves when the workers have room for more work; callers await it to bound memory. */
@@ -154,17 +174,19 @@ export class CryptoPool {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
-  private submit<T>(spec: JobSpec, data: Uint8Array, use: (r: CryptoResult, bytes: Buffer | undefined) => T): Promise<T> {
+  /** Queues a job whose bytes are `data`; `work` is what it will process (a small file's size, for a path). */
+  private submit<T>(spec: JobSpec, data: Uint8Array, use: (r: CryptoResult, bytes: Buffer | undefined) => T, work = data.byteLength): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error('crypto pool is closed'));
     const length = data.byteLength;
     const job = { ...spec, offset: 0, length } as CryptoJob;
     const room = resultRoom(job);
-    if (this.batch.length > 0 && (this.batchUsed + length > BATCH_BYTES || this.batchRoom + room > BUFFER_BYTES)) this.flush();
+    if (this.batch.length > 0 && (this.batchWork + work > BATCH_BYTES || this.batchRoom + room > BUFFER_BYTES)) this.flush();
     this.batchBuffer ??= this.buffers.take(length);
     new Uint8Array(this.batchBuffer, this.batchUsed, length).set(data);
     (job as { offset: number }).offset = this.batchUsed;
     this.batchUsed += length;
+    this.batchWork += work;
     this.batchRoom += room;
     return new Promise<T>((resolve, reject) => {
       const deliver: Deliver = (r, bytes) => {
@@ -178,7 +200,7 @@ export class CryptoPool {
         }
       };
       this.batch.push({ job, deliver, reject });
-      if (this.batch.length >= BATCH_JOBS || this.batchUsed >= BATCH_BYTES) this.flush();
+      if (this.batch.length >= BATCH_JOBS || this.batchWork >= BATCH_BYTES) this.flush();
       else this.flushSoonIfIdle();
     });
   }
@@ -202,7 +224,7 @@ export class CryptoPool {
     const room = this.batchRoom;
     this.batch = [];
     this.batchBuffer = undefined;
-    this.batchUsed = this.batchRoom = 0;
+    this.batchUsed = this.batchWork = this.batchRoom = 0;
     this.post(pending, buffer, room);
   }
 
@@ -219,8 +241,9 @@ export class CryptoPool {
       if (s.inFlightBytes < slot.inFlightBytes) slot = s;
     }
     const seq = ++this.seq;
-    // Memory in flight is what the buffers hold, however little of them a small batch fills.
-    const bytes = buffer.byteLength;
+    // Memory in flight is what the buffers hold, however little of them a small batch fills (a
+    // batch of small files: their paths in, their sealed contents out).
+    const bytes = Math.max(buffer.byteLength, room);
     slot.inFlightBytes += bytes;
     slot.batches.set(seq, { pending, bytes, handBack });
     // A busy worker keeps the process alive; an idle one must not (the pool may never be closed).
@@ -240,7 +263,7 @@ export class CryptoPool {
     const handedBack = b.handBack ? Buffer.from(msg.input) : undefined;
     b.pending.forEach((p, i) => {
       const result = msg.results[i]!;
-      const bytes = result.kind === 'seal' || result.kind === 'open' ? Buffer.from(msg.buffer, result.offset, result.length) : handedBack;
+      const bytes = result.kind === 'seal' || result.kind === 'open' || (result.kind === 'file' && result.length > 0) ? Buffer.from(msg.buffer, result.offset, result.length) : handedBack;
       p.deliver(result, bytes);
     });
     this.buffers.give(msg.buffer);

@@ -1,12 +1,14 @@
-// Runs in a worker thread: hashes, compresses and seals blobs, or opens and verifies them, so the
-// CPU-heavy part of backup and restore runs on every core while the main thread does I/O.
+// Runs in a worker thread: hashes, compresses and seals blobs (reading small source files itself),
+// or opens and verifies them, so the CPU-heavy part of backup and restore runs on every core while
+// the main thread walks and does the rest of the I/O.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlobDecompressor, compressBound, decompressBlob, loadZstd } from '../format/compression.js';
 import { CRYPTO_OVERHEAD, type CryptoKey, IV_SIZE, open, sealInPlace } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
 import { garbageBudget } from './collect-garbage.js';
-import { type CryptoBatch, type CryptoJob, type CryptoResult, type CryptoResults, type KeyMaterial, resultRoom } from './crypto-jobs.js';
+import { type CryptoBatch, type CryptoJob, type CryptoResult, type CryptoResults, type KeyMaterial, resultRoom, type SealFileJob } from './crypto-jobs.js';
+import { readSmallFileSync } from './small-file.js';
 
 const material = workerData as KeyMaterial;
 const key: CryptoKey = {
@@ -47,6 +49,25 @@ function sealInto(out: Buffer, at: number, data: Buffer, level: number): { lengt
   return { length: payload + CRYPTO_OVERHEAD, uncompressedLength };
 }
 
+/** Where small files are read, one at a time; sized by the first (files are smaller than a chunk). */
+let fileBuffer: Buffer | undefined;
+
+function sealFile(job: SealFileJob, path: Buffer, out: Buffer, at: number): CryptoResult {
+  if (!fileBuffer || fileBuffer.length <= job.expected) fileBuffer = Buffer.allocUnsafeSlow(Math.max(job.expected + 1, 64 * 1024, (fileBuffer?.length ?? 0) * 2));
+  let data: Buffer | undefined;
+  try {
+    data = readSmallFileSync(path, job.expected, fileBuffer);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { kind: 'unreadable', code: e.code ?? 'EIO', message: e.message };
+  }
+  if (!data) return { kind: 'file', read: -1, offset: at, length: 0 };
+  if (data.length === 0) return { kind: 'file', read: 0, offset: at, length: 0 };
+  const id = hashId(data);
+  const { length, uncompressedLength } = sealInto(out, at, data, job.level);
+  return { kind: 'file', read: data.length, id, offset: at, length, uncompressedLength };
+}
+
 /** Verifying needs each plaintext only long enough to hash it: one buffer holds them in turn. */
 const decompressor = new BlobDecompressor(zstd);
 
@@ -70,6 +91,8 @@ function run(job: CryptoJob, data: Buffer, out: Buffer, at: number): CryptoResul
       const { length, uncompressedLength } = sealInto(out, at, data, job.level);
       return { kind: 'seal', id, offset: at, length, uncompressedLength };
     }
+    case 'seal-file':
+      return sealFile(job, data, out, at);
     case 'verify-blobs': {
       const problems: string[] = [];
       for (const b of job.blobs) {
@@ -104,7 +127,7 @@ parentPort!.on('message', (batch: CryptoBatch) => {
   const results = batch.jobs.map((job): CryptoResult => {
     try {
       const r = run(job, Buffer.from(batch.buffer, job.offset, job.length), out, at);
-      if (r.kind === 'seal' || r.kind === 'open') at += r.length;
+      if (r.kind === 'seal' || r.kind === 'open' || r.kind === 'file') at += r.length;
       return r;
     } catch (err) {
       const e = err as { code?: string; message?: string };

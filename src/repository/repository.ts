@@ -385,6 +385,17 @@ export class Repository {
     return this.crypto().seal(data, level, knownId, (view) => this.addSealed(type, view, storeDuplicate));
   }
 
+  /**
+   * Stores a source file smaller than a chunk as one data blob, read on a crypto worker: resolves
+   * with the bytes read and the blob's result (none for an empty file), or 'grown' when the file
+   * no longer fits `expected` (the caller reads it in chunks then). A file that cannot be read
+   * rejects with its own error, not a HoldfastError. Await `ready()` first, as for saveBlob.
+   */
+  saveSmallFile(path: Buffer, expected: number): Promise<{ read: number; saved: SaveResult | undefined } | 'grown'> {
+    if (this.uploadError) return Promise.reject(this.uploadError);
+    return this.crypto().sealFile(path, expected, this.dataLevel, (view) => this.addSealed('data', view, false));
+  }
+
   private isSaved(type: BlobType, id: string, storeDuplicate: boolean): boolean {
     return storeDuplicate ? this.inFlight.has(type + id) : this.hasBlob(type, id);
   }

@@ -4,11 +4,15 @@
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import test from 'node:test';
+import { HoldfastError } from '../../src/errors.js';
 import { newRandomKey, open } from '../../src/format/crypto.js';
 import { loadZstd } from '../../src/format/compression.js';
 import { BatchBuffers } from '../../src/repository/batch-buffers.js';
-import { CryptoPool } from '../../src/repository/crypto-pool.js';
+import { CryptoPool, type SealedView } from '../../src/repository/crypto-pool.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const MiB = 1024 * 1024;
 
@@ -61,4 +65,37 @@ test('a spent buffer is handed out again: standard ones always, larger ones that
   assert.equal(buffers.take(4 * MiB), big);
   buffers.give(new ArrayBuffer(1000));
   assert.equal(buffers.take(10).byteLength, 2 * MiB, 'smaller foreign buffers are not kept');
+});
+
+test('small files are read and sealed on the workers: grown, empty, missing and ordinary ones', async (t) => {
+  const key = newRandomKey();
+  const pool = new CryptoPool(key, 2);
+  t.after(() => pool.close());
+  const zstd = await loadZstd();
+  const dir = await tempDir(t);
+  const files = Array.from({ length: 200 }, (_, i) => blob(1 + i * 131));
+  await Promise.all(files.map((data, i) => writeFile(join(dir, `f${i}`), data)));
+  await writeFile(join(dir, 'empty'), '');
+  await writeFile(join(dir, 'grown'), blob(5000));
+  const path = (name: string) => Buffer.from(join(dir, name));
+  const copy = (s: SealedView) => ({ id: s.id, sealed: Buffer.from(s.sealed), uncompressedLength: s.uncompressedLength });
+
+  const results = await Promise.all(files.map((data, i) => pool.sealFile(path(`f${i}`), data.length, 3, copy)));
+  results.forEach((r, i) => {
+    const data = files[i]!;
+    assert.ok(r !== 'grown' && r.saved, `file ${i} is sealed`);
+    assert.equal(r.read, data.length);
+    assert.equal(r.saved.id, createHash('sha256').update(data).digest('hex'));
+    let plain = open(key, r.saved.sealed);
+    if (r.saved.uncompressedLength !== undefined) plain = zstd.decompress(plain);
+    assert.ok(plain.equals(data), `file ${i} opens to its bytes`);
+  });
+  assert.deepEqual(await pool.sealFile(path('empty'), 0, 3, copy), { read: 0, saved: undefined });
+  assert.equal(await pool.sealFile(path('grown'), 4000, 3, copy), 'grown', 'a file larger than its stat said is left to the caller');
+  await assert.rejects(pool.sealFile(path('missing'), 10, 3, copy), (e: unknown) => {
+    return !(e instanceof HoldfastError) && (e as NodeJS.ErrnoException).code === 'ENOENT' && /no such file/.test((e as Error).message);
+  });
+  // The pool goes on after a file that could not be read.
+  const again = await pool.sealFile(path('f1'), files[1]!.length, 0, copy);
+  assert.ok(again !== 'grown' && again.saved?.uncompressedLength === undefined, 'level 0 stores the file uncompressed');
 });
