@@ -1,5 +1,6 @@
 // The in-memory index of every blob in the repository: blob id → pack, offset, lengths. An
-// open-addressing table over flat typed arrays (~60 bytes a blob) instead of a Map of strings.
+// open-addressing table over flat typed arrays (53 bytes a slot, 70-140 a blob) instead of a Map
+// of strings.
 
 import { writeIdBytes } from '../format/id.js';
 import type { BlobType, PackedBlob } from '../format/pack.js';
@@ -23,6 +24,16 @@ export interface LocationView {
 
 const ID_BYTES = 32;
 const EMPTY = 0xffffffff;
+/**
+ * Most of a table that may be in use before it doubles. At 0.75 a lookup of a missing id probes
+ * about eight slots on average (2.5 at 0.5), a few hundred nanoseconds; at 0.5 the table took
+ * twice the memory: 14 MB instead of 7 for the 84,000 blobs of the Linux tree, in every command
+ * that loads the index.
+ */
+const MAX_LOAD = 0.75;
+
+/** Slots for `blobs` blobs: a power of two, for masking. */
+const tableSize = (blobs: number): number => nextPowerOfTwo(Math.max(16, Math.ceil(blobs / MAX_LOAD)));
 /** A blob's key in blobKeys(): a type byte (1: tree) and the id's bytes. */
 const KEY_BYTES = 1 + ID_BYTES;
 
@@ -63,7 +74,7 @@ export class MasterIndex {
   private readonly scratch = Buffer.alloc(ID_BYTES);
 
   constructor(expected = 1024) {
-    this.resize(nextPowerOfTwo(Math.max(16, expected * 2)));
+    this.resize(tableSize(expected));
   }
 
   get size(): number {
@@ -261,7 +272,7 @@ export class MasterIndex {
     const capacity = take(4).readUInt32LE(0);
     const count = take(4).readUInt32LE(0);
     const packs = take(4).readUInt32LE(0);
-    if (capacity === 0 || (capacity & (capacity - 1)) !== 0 || count * 2 > capacity) throw new RangeError('index table has a bad size');
+    if (capacity === 0 || (capacity & (capacity - 1)) !== 0 || count > capacity * MAX_LOAD) throw new RangeError('index table has a bad size');
     const packIds = Array.from({ length: packs }, () => take(ID_BYTES).toString('hex'));
     const ids = Buffer.from(copy(capacity * ID_BYTES));
     const pack = new Uint32Array(copy(capacity * 4));
@@ -282,7 +293,7 @@ export class MasterIndex {
    * coming (an index file) save the table the copies of growing one doubling at a time.
    */
   reserve(blobs: number): void {
-    if (blobs * 2 > this.capacity) this.resize(nextPowerOfTwo(blobs * 2));
+    if (blobs > this.capacity * MAX_LOAD) this.resize(tableSize(blobs));
   }
 
   private at(slot: number, id: string): BlobLocation {
