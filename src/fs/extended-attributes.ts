@@ -22,14 +22,16 @@ interface XattrModule {
 // A variable keeps TypeScript from resolving the optional module at build time.
 const moduleName = '@napi-rs/xattr';
 let loading: Promise<XattrModule | Error> | undefined;
+/** The module once loaded: the per-file path then has no await but its caller's. */
+let loaded: XattrModule | Error | undefined;
 // Both limits hold for the whole process, so each is reported once rather than for every file.
 let loadWarned = false;
 let unnamedWarned = false;
 
 function loadModule(): Promise<XattrModule | Error> {
   loading ??= import(moduleName).then(
-    (mod: { default?: XattrModule } & XattrModule) => mod.default ?? mod,
-    (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+    (mod: { default?: XattrModule } & XattrModule) => (loaded = mod.default ?? mod),
+    (err: unknown) => (loaded = err instanceof Error ? err : new Error(String(err))),
   );
   return loading;
 }
@@ -50,14 +52,13 @@ function osErrno(err: unknown): number | undefined {
 }
 
 /**
- * Runs `read` with a string path naming the same file: the module takes only UTF-8 strings. A path
- * that is not valid UTF-8 goes through /proc/self/fd: the module never follows the last component
- * when it is a symlink, so the fd must be an intermediate component — the directory itself (with a
- * trailing `/.`) or, for other files, the parent directory followed by the name. A non-directory
- * whose own name is not UTF-8 cannot be named at all: undefined.
+ * Runs `read` with a string path naming a file whose path is not valid UTF-8 (the module takes only
+ * UTF-8 strings), through /proc/self/fd: the module never follows the last component when it is a
+ * symlink, so the fd must be an intermediate component — the directory itself (with a trailing
+ * `/.`) or, for other files, the parent directory followed by the name. A non-directory whose own
+ * name is not UTF-8 cannot be named at all: undefined.
  */
-async function withStringPath<T>(path: Buffer, isDir: boolean, read: (path: string) => Promise<T>): Promise<T | undefined> {
-  if (isUtf8(path)) return read(path.toString('utf8'));
+async function withNonUtf8Path<T>(path: Buffer, isDir: boolean, read: (path: string) => T): Promise<T | undefined> {
   let target: Buffer;
   let suffix: string;
   if (isDir) {
@@ -77,7 +78,7 @@ async function withStringPath<T>(path: Buffer, isDir: boolean, read: (path: stri
   }
 }
 
-async function readAll(mod: XattrModule, path: string, rawPath: Buffer, warn: WarningSink): Promise<ExtendedAttribute[]> {
+function readAll(mod: XattrModule, path: string, rawPath: Buffer, warn: WarningSink): ExtendedAttribute[] {
   let names: string[];
   try {
     names = mod.listAttributesSync(path);
@@ -108,7 +109,7 @@ async function readAll(mod: XattrModule, path: string, rawPath: Buffer, warn: Wa
  * failures are warnings, never errors: the rest of the node is still worth saving.
  */
 export async function readExtendedAttributes(path: Buffer, isDir: boolean, warn: WarningSink): Promise<ExtendedAttribute[]> {
-  const mod = await loadModule();
+  const mod = loaded ?? (await loadModule());
   if (mod instanceof Error) {
     if (!loadWarned) {
       loadWarned = true;
@@ -117,7 +118,8 @@ export async function readExtendedAttributes(path: Buffer, isDir: boolean, warn:
     return [];
   }
   try {
-    const attrs = await withStringPath(path, isDir, (p) => readAll(mod, p, path, warn));
+    const read = (p: string) => readAll(mod, p, path, warn);
+    const attrs = isUtf8(path) ? read(path.toString('utf8')) : await withNonUtf8Path(path, isDir, read);
     if (attrs !== undefined) return attrs;
     if (!unnamedWarned) {
       unnamedWarned = true;
