@@ -33,6 +33,12 @@ export interface Backend {
    */
   read(h: Handle, range?: { offset: number; length: number }, into?: Buffer): Promise<Buffer>;
   /**
+   * Only where files are local: runs `use` with an open descriptor of a pack, which any thread of
+   * this process may read with positional reads until `use` settles (a restore's writer threads
+   * read their ranges themselves).
+   */
+  withPackDescriptor?<T>(h: Handle, use: (fd: number) => Promise<T>): Promise<T>;
+  /**
    * Stores a new file durably before resolving. Never overwrites: writing a content-addressed
    * name that exists with the same size succeeds (a retry); the config is refused if present.
    */

@@ -73,6 +73,11 @@ export class LocalBackend implements Backend {
     }
   }
 
+  withPackDescriptor<T>(h: Handle, use: (fd: number) => Promise<T>): Promise<T> {
+    const path = this.pathOf(h);
+    return this.openPacks.with(path, () => this.openForReading(path, h), (fh) => use(fh.fd));
+  }
+
   private async openForReading(path: string, h: Handle): Promise<FileHandle> {
     try {
       return await open(path, constants.O_RDONLY);

@@ -10,7 +10,7 @@ import type { PlannedFile } from './plan.js';
 import type { MetadataContext } from './metadata.js';
 import { fileMetadataSteps } from './metadata.js';
 import type { RestoreWorkers } from './restore-workers.js';
-import { encodeJob, type OwnedFile, RESULT_COMPLETED, RESULT_FIELDS, RESULT_OPENED, RESULT_TIMES_SET, type RangeResult, type WorkerBlob, type WorkerFile } from './write-jobs.js';
+import { encodeJob, type OwnedFile, RESULT_COMPLETED, RESULT_FIELDS, RESULT_OPENED, RESULT_TIMES_SET, type RangeResult, type RangeSource, type WorkerBlob, type WorkerFile } from './write-jobs.js';
 
 /** A place a blob is written to: a file and the offset in it. */
 interface Target {
@@ -82,16 +82,21 @@ function rangesOf(blobs: BlobUse[]): ReadRange[] {
  */
 const PART_BLOBS = 512;
 
-function partsOf(range: ReadRange, data: Buffer): [ReadRange, Buffer][] {
-  if (range.blobs.length <= PART_BLOBS) return [[range, data]];
-  const parts: [ReadRange, Buffer][] = [];
+function partsOf(range: ReadRange): ReadRange[] {
+  if (range.blobs.length <= PART_BLOBS) return [range];
+  const parts: ReadRange[] = [];
   for (let i = 0; i < range.blobs.length; i += PART_BLOBS) {
     const blobs = range.blobs.slice(i, i + PART_BLOBS);
     const start = blobs[0]!.offset;
     const end = Math.max(...blobs.map((b) => b.offset + b.length));
-    parts.push([{ offset: start, length: end - start, blobs }, data.subarray(start - range.offset, end - range.offset)]);
+    parts.push({ offset: start, length: end - start, blobs });
   }
   return parts;
+}
+
+/** Waits for every part, then fails with the first failure, if any. */
+async function allParts(parts: Promise<void>[]): Promise<void> {
+  for (const r of await Promise.allSettled(parts)) if (r.status === 'rejected') throw r.reason;
 }
 
 /** The bytes of a buffer as an ArrayBuffer of their own, which can move to a thread. */
@@ -234,23 +239,48 @@ export class ContentRestorer {
         for (const b of range.blobs) for (const t of targetsOf(b)) this.writer.fail(t.job, INTERRUPTED);
         continue;
       }
-      let data: Buffer | undefined;
-      try {
-        data = await this.repo.backend.read({ type: 'data', name: packId }, { offset: range.offset, length: range.length });
-      } catch (err) {
-        this.budget.release(range.length);
-        for (const b of range.blobs) done.push(this.recover(packId, b, targetsOf(b), err));
-        continue;
-      }
-      const written = Promise.allSettled(partsOf(range, data).map(([part, bytes]) => this.writeRange(packId, part, bytes)));
-      done.push(
-        written.then((results) => {
-          this.budget.release(range.length);
-          for (const r of results) if (r.status === 'rejected') throw r.reason;
-        }),
-      );
+      const written = this.repo.backend.withPackDescriptor ? this.writeFromPack(packId, range) : (await this.readRange(packId, range)).written;
+      done.push(written.finally(() => this.budget.release(range.length)));
     }
     await Promise.all(done);
+  }
+
+  /**
+   * A local repository's range goes to the writer threads as a place in the pack: they read it
+   * themselves, each into a buffer of its own, so no range is ever in this thread's memory.
+   */
+  private writeFromPack(packId: string, range: ReadRange): Promise<void> {
+    const h = { type: 'data', name: packId } as const;
+    return allParts(
+      partsOf(range).map(async (part) => {
+        let opened = false;
+        try {
+          await this.repo.backend.withPackDescriptor!(h, (fd) => {
+            opened = true;
+            return this.writeRange(packId, part, { fd, offset: part.offset, length: part.length, name: `data/${packId}` });
+          });
+        } catch (err) {
+          if (opened) throw err;
+          // The pack cannot even be opened: each blob is recovered from another copy, or fails its files.
+          await Promise.all(part.blobs.map((b) => this.recover(packId, b, targetsOf(b), err)));
+        }
+      }),
+    );
+  }
+
+  /**
+   * A remote repository's range is read here, then moved to the writer threads. Resolves once it
+   * is read, with the promise of its writing (boxed: awaiting the read must not await the writes).
+   */
+  private async readRange(packId: string, range: ReadRange): Promise<{ written: Promise<void> }> {
+    let data: Buffer;
+    try {
+      data = await this.repo.backend.read({ type: 'data', name: packId }, { offset: range.offset, length: range.length });
+    } catch (err) {
+      return { written: Promise.all(range.blobs.map((b) => this.recover(packId, b, targetsOf(b), err))).then(() => undefined) };
+    }
+    const bytesOf = (part: ReadRange) => ownArrayBuffer(data.subarray(part.offset - range.offset, part.offset - range.offset + part.length));
+    return { written: allParts(partsOf(range).map((part) => this.writeRange(packId, part, bytesOf(part)))) };
   }
 
   /** A file the thread can do from start to end: all its remaining blobs are in this range. */
@@ -272,7 +302,7 @@ export class ContentRestorer {
     };
   }
 
-  private async writeRange(packId: string, range: ReadRange, data: Buffer): Promise<void> {
+  private async writeRange(packId: string, range: ReadRange, data: RangeSource): Promise<void> {
     const targets = range.blobs.map(targetsOf);
     const uses = new Map<FileJob, number>();
     for (const list of targets) for (const t of list) uses.set(t.job, (uses.get(t.job) ?? 0) + 1);
@@ -305,7 +335,7 @@ export class ContentRestorer {
     }));
     let result: RangeResult;
     try {
-      result = await this.workers.run(encodeJob(ownArrayBuffer(data), blobs, files));
+      result = await this.workers.run(encodeJob(data, blobs, files));
     } finally {
       for (const job of held) this.writer.unhold(job);
     }

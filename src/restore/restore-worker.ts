@@ -1,7 +1,7 @@
 // A restore's writer thread: verifies each blob of a pack range (MAC, decryption, decompression,
 // SHA-256) and writes it into its files with synchronous calls, small files start to finish.
 
-import { chmodSync, closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { messageOf } from '../errors.js';
 import { BlobDecompressor, loadZstd } from '../format/compression.js';
@@ -9,7 +9,7 @@ import { type CryptoKey, open } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
 import type { KeyMaterial } from '../repository/crypto-jobs.js';
 import { nonZeroRuns } from './zero-blocks.js';
-import { decodeJob, RESULT_COMPLETED, RESULT_FIELDS, RESULT_OPENED, RESULT_TIMES_SET, type RangeJob, type RangeResult, type WorkerFile } from './write-jobs.js';
+import { decodeJob, RESULT_COMPLETED, RESULT_FIELDS, RESULT_OPENED, RESULT_TIMES_SET, type RangeJob, type RangeResult, type RangeSource, type WorkerFile } from './write-jobs.js';
 
 const material = workerData as KeyMaterial;
 const key: CryptoKey = { encrypt: Buffer.from(material.encrypt), macK: Buffer.from(material.macK), macR: Buffer.from(material.macR) };
@@ -26,6 +26,29 @@ function openBlob(sealed: Buffer, uncompressedLength: number | undefined, id: st
   if (uncompressedLength !== undefined) plain = decompressor.decompress(plain, uncompressedLength);
   if (hashId(plain) !== id) throw new Error(`blob ${id}: content does not match its id`);
   return plain;
+}
+
+/**
+ * Where this thread reads pack ranges of a local repository, reused for every range: read on the
+ * main thread, each range was a buffer of its own, and glibc kept tens of MiB of them in its arena.
+ */
+let rangeBuffer = Buffer.alloc(0);
+
+/** The range's bytes: moved here, or read from the pack's descriptor; a message when they cannot be read whole. */
+function rangeBytes(source: RangeSource): Buffer | string {
+  if (source instanceof ArrayBuffer) return Buffer.from(source);
+  if (rangeBuffer.length < source.length) rangeBuffer = Buffer.allocUnsafeSlow(source.length);
+  let done = 0;
+  try {
+    while (done < source.length) {
+      const n = readSync(source.fd, rangeBuffer, done, source.length - done, source.offset + done);
+      if (n === 0) return `${source.name} is truncated: wanted ${source.length} bytes at ${source.offset}, got ${done}`;
+      done += n;
+    }
+  } catch (err) {
+    return `cannot read ${source.name}: ${messageOf(err)}`;
+  }
+  return rangeBuffer.subarray(0, source.length);
 }
 
 function writeAll(fd: number, data: Buffer, start: number, end: number, position: number): void {
@@ -138,7 +161,8 @@ class FileState {
 }
 
 function run(job: RangeJob): RangeResult {
-  const data = Buffer.from(job.data);
+  // When the range cannot be read, every blob fails with why, and the caller recovers them.
+  const data = rangeBytes(job.data);
   const decoded = decodeJob(job);
   const files = decoded.files.map((f) => new FileState(f));
   const numbers = new Float64Array(files.length * RESULT_FIELDS);
@@ -155,6 +179,7 @@ function run(job: RangeJob): RangeResult {
   decoded.blobs.forEach((blob, index) => {
     let plain: Buffer | undefined;
     try {
+      if (typeof data === 'string') throw new Error(data);
       plain = openBlob(data.subarray(blob.offset, blob.offset + blob.length), blob.uncompressedLength, blob.id);
     } catch (err) {
       blobErrors.push({ blob: index, message: messageOf(err) });

@@ -1,5 +1,6 @@
 // The writer threads of a restore: range jobs go to the thread with the fewest bytes queued, and
-// each job's result comes back as a promise. Pack bytes move to a thread without a copy.
+// each job's result comes back as a promise. Pack bytes move to a thread without a copy, or the
+// thread reads them itself.
 
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -49,11 +50,12 @@ export class RestoreWorkers {
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.queuedBytes < slot.queuedBytes) slot = s;
     const seq = ++this.seq;
-    const bytes = job.data.byteLength;
+    const bytes = job.data instanceof ArrayBuffer ? job.data.byteLength : job.data.length;
     slot.queuedBytes += bytes;
     return new Promise((resolve, reject) => {
       slot.pending.set(seq, { bytes, resolve, reject });
-      const transfer = [job.data, job.blobNumbers.buffer, job.targets.buffer, job.fileNumbers.buffer] as ArrayBuffer[];
+      const transfer = [job.blobNumbers.buffer, job.targets.buffer, job.fileNumbers.buffer] as ArrayBuffer[];
+      if (job.data instanceof ArrayBuffer) transfer.push(job.data);
       slot.worker.postMessage({ ...job, seq }, transfer);
     });
   }

@@ -36,10 +36,16 @@ export interface WorkerBlob {
   readonly targets: ArrayLike<number>;
 }
 
+/**
+ * Where a range's bytes are: moved to the thread, or (a local repository) in a pack the thread
+ * reads itself, through a descriptor the caller keeps open until the job's result is in.
+ */
+export type RangeSource = ArrayBuffer | { readonly fd: number; readonly offset: number; readonly length: number; readonly name: string };
+
 /** What is posted: the range's bytes, and blobs and files packed as described in encodeJob. */
 export interface RangeJob {
   readonly seq: number;
-  readonly data: ArrayBuffer;
+  readonly data: RangeSource;
   readonly blobNumbers: Float64Array;
   readonly ids: string;
   readonly targets: Float64Array;
@@ -51,7 +57,7 @@ const BLOB_FIELDS = 5;
 const FILE_FIELDS = 13;
 const NONE = -1;
 
-export function encodeJob(data: ArrayBuffer, blobs: readonly WorkerBlob[], files: readonly WorkerFile[]): Omit<RangeJob, 'seq'> {
+export function encodeJob(data: RangeSource, blobs: readonly WorkerBlob[], files: readonly WorkerFile[]): Omit<RangeJob, 'seq'> {
   const blobNumbers = new Float64Array(blobs.length * BLOB_FIELDS);
   let targetCount = 0;
   for (const b of blobs) targetCount += b.targets.length;

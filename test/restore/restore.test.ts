@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { execFileSync } from 'node:child_process';
@@ -169,6 +169,21 @@ test('a damaged pack: the files using its broken blob are named and removed, all
   await assert.rejects(lstat(join(target, b.src, 'b/same-as-one.bin')), { code: 'ENOENT' });
   assert.deepEqual(await readFile(join(target, b.src, 'b/two.bin')), await readFile(join(b.src, 'b/two.bin')));
   assert.equal(await readFile(join(target, b.src, 'c.txt'), 'utf8'), 'small\n');
+});
+
+test('a pack cut short: the files whose blobs are gone are named, the pack is named as truncated', async (t) => {
+  const b = await backUp(t, async (src) => {
+    await mkdir(src);
+    await writeFile(join(src, 'one.bin'), randomBytes(700_000));
+  });
+  const blob = await firstBlobOf(b.repo, join(b.src, 'one.bin'));
+  await truncate(blob.pack, blob.offset + 100);
+  const target = join(b.dir, 'out');
+  const r = await holdfast(['-r', b.repo, 'restore', 'latest', '--target', target]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /one\.bin/);
+  assert.match(r.stderr, /is truncated/, r.stderr);
+  await assert.rejects(lstat(join(target, b.src, 'one.bin')), { code: 'ENOENT' }, 'no half-written file is left behind');
 });
 
 test('thousands of tiny files in one pack restore under a limit of 100 open files', async (t) => {
