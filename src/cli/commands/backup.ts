@@ -164,7 +164,7 @@ export function registerBackup(program: Command): void {
     .option('--files-from-raw <file>', 'read NUL-separated paths to back up from a file (repeatable)', collect, [])
     .option('--stdin', 'back up standard input as one file', false)
     .option('--stdin-filename <name>', 'file name for --stdin', 'stdin')
-    .option('--read-concurrency <n>', 'large files read at the same time', (v) => Number(v), 2)
+    .option('--read-concurrency <n>', 'files of 512 KiB or more read at the same time (smaller ones are read alongside)', (v) => Number(v), 1)
     .option('--checkpoint-interval <duration>', 'time between index checkpoints (resume points)', '5m')
     .option('--no-open-file-log', 'do not look for files held open for writing by other processes')
     .action(
