@@ -11,6 +11,11 @@ export interface KeyMaterial {
   readonly macR: Uint8Array;
 }
 
+/** The first message a crypto worker gets. */
+export interface KeyMessage {
+  readonly key: KeyMaterial;
+}
+
 interface JobBytes {
   /** Where the job's bytes are in the batch buffer. */
   readonly offset: number;

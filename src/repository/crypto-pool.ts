@@ -7,7 +7,7 @@ import type { Worker } from 'node:worker_threads';
 import { HoldfastError, type ErrorCode } from '../errors.js';
 import type { CryptoKey } from '../format/crypto.js';
 import { BatchBuffers } from './batch-buffers.js';
-import { type CryptoBatch, type CryptoJob, type CryptoResult, type CryptoResults, type KeyMaterial, resultRoom, type VerifyBlobsJob } from './crypto-jobs.js';
+import { type CryptoBatch, type CryptoJob, type CryptoResult, type CryptoResults, type KeyMaterial, type KeyMessage, resultRoom, type VerifyBlobsJob } from './crypto-jobs.js';
 import { startWorker } from './start-worker.js';
 
 type JobSpec =
@@ -61,6 +61,29 @@ const KEEP_LARGE_BYTES = 16 * 1024 * 1024;
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
 
+/** Workers started before the key was known (prestartCryptoWorkers), for the next pool. */
+let prestarted: Worker[] = [];
+
+const defaultWorkerCount = () => Math.max(1, Math.min(availableParallelism(), 8));
+
+const startCryptoWorker = (): Worker => startWorker(import.meta.url, 'crypto-worker', undefined, WORKER_LIMITS);
+
+/**
+ * Starts the crypto workers of the next pool now: a backup does it while the key is derived
+ * (0.4 s of one thread with restic's parameters), so that its first files do not wait another
+ * 0.15 s for the workers to load. They keep no process alive while idle.
+ */
+export function prestartCryptoWorkers(count = defaultWorkerCount()): void {
+  while (prestarted.length < count) {
+    const worker = startCryptoWorker();
+    worker.unref();
+    // One that fails before a pool takes it is dropped: the pool starts another, whose failure it reports.
+    const drop = () => (prestarted = prestarted.filter((w) => w !== worker));
+    worker.once('error', drop).once('exit', drop);
+    prestarted.push(worker);
+  }
+}
+
 export class CryptoPool {
   private readonly slots: WorkerSlot[] = [];
   private batch: Pending[] = [];
@@ -77,10 +100,13 @@ export class CryptoPool {
   private closed = false;
   private failure: Error | undefined;
 
-  constructor(key: CryptoKey, workers = Math.max(1, Math.min(availableParallelism(), 8))) {
+  constructor(key: CryptoKey, workers = defaultWorkerCount()) {
     const material: KeyMaterial = { encrypt: key.encrypt, macK: key.macK, macR: key.macR };
+    const started = prestarted.splice(0, workers);
+    for (const extra of prestarted.splice(0)) void extra.terminate();
     for (let i = 0; i < workers; i++) {
-      const worker = startWorker(import.meta.url, 'crypto-worker', material, WORKER_LIMITS);
+      const worker = started[i] ?? startCryptoWorker();
+      worker.postMessage({ key: material } satisfies KeyMessage);
       const slot: WorkerSlot = { worker, inFlightBytes: 0, batches: new Map() };
       worker.on('message', (msg: CryptoResults) => this.onResults(slot, msg));
       worker.on('error', (err) => this.fail(new HoldfastError('ERR_IO', `crypto worker failed: ${err.message}`)));

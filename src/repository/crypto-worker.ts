@@ -2,20 +2,16 @@
 // or opens and verifies them, so the CPU-heavy part of backup and restore runs on every core while
 // the main thread walks and does the rest of the I/O.
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { BlobDecompressor, compressBound, decompressBlob, loadZstd } from '../format/compression.js';
 import { CRYPTO_OVERHEAD, type CryptoKey, IV_SIZE, open, sealInPlace } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
 import { garbageBudget } from './collect-garbage.js';
-import { type CryptoBatch, type CryptoJob, type CryptoResult, type CryptoResults, type KeyMaterial, resultRoom, type SealFileJob } from './crypto-jobs.js';
+import { type CryptoBatch, type CryptoJob, type CryptoResult, type CryptoResults, type KeyMessage, resultRoom, type SealFileJob } from './crypto-jobs.js';
 import { readSmallFileSync } from './small-file.js';
 
-const material = workerData as KeyMaterial;
-const key: CryptoKey = {
-  encrypt: Buffer.from(material.encrypt),
-  macK: Buffer.from(material.macK),
-  macR: Buffer.from(material.macR),
-};
+/** The repository's key: the first message, since a worker may be started before it is derived. */
+let key: CryptoKey;
 const zstd = await loadZstd();
 /**
  * Each blob leaves a dead buffer behind (the cipher's output), dropped at once: a young collection
@@ -113,7 +109,12 @@ function run(job: CryptoJob, data: Buffer, out: Buffer, at: number): CryptoResul
   }
 }
 
-parentPort!.on('message', (batch: CryptoBatch) => {
+parentPort!.on('message', (message: CryptoBatch | KeyMessage) => {
+  if ('key' in message) {
+    key = { encrypt: Buffer.from(message.key.encrypt), macK: Buffer.from(message.key.macK), macR: Buffer.from(message.key.macR) };
+    return;
+  }
+  const batch = message;
   let room = 0;
   let garbage = 0;
   for (const job of batch.jobs) {
@@ -134,13 +135,13 @@ parentPort!.on('message', (batch: CryptoBatch) => {
       return { kind: 'error', code: e.code ?? 'ERR_CORRUPT', message: e.message ?? String(err) };
     }
   });
-  const message: CryptoResults = { seq: batch.seq, buffer: outBuffer, input: batch.buffer, results };
+  const reply: CryptoResults = { seq: batch.seq, buffer: outBuffer, input: batch.buffer, results };
   const transfer = [outBuffer, batch.buffer];
   if (batch.spare && batch.spare !== outBuffer) {
     transfer.push(batch.spare);
-    message.unused = batch.spare;
+    reply.unused = batch.spare;
   }
-  parentPort!.postMessage(message, transfer);
+  parentPort!.postMessage(reply, transfer);
   processed(room);
   verified(garbage);
 });

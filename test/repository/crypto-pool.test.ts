@@ -11,7 +11,7 @@ import { HoldfastError } from '../../src/errors.js';
 import { newRandomKey, open } from '../../src/format/crypto.js';
 import { loadZstd } from '../../src/format/compression.js';
 import { BatchBuffers } from '../../src/repository/batch-buffers.js';
-import { CryptoPool, type SealedView } from '../../src/repository/crypto-pool.js';
+import { CryptoPool, prestartCryptoWorkers, type SealedView } from '../../src/repository/crypto-pool.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const MiB = 1024 * 1024;
@@ -98,4 +98,21 @@ test('small files are read and sealed on the workers: grown, empty, missing and 
   // The pool goes on after a file that could not be read.
   const again = await pool.sealFile(path('f1'), files[1]!.length, 0, copy);
   assert.ok(again !== 'grown' && again.saved?.uncompressedLength === undefined, 'level 0 stores the file uncompressed');
+});
+
+test('workers started before the key is known take it from the pool that adopts them', async (t) => {
+  prestartCryptoWorkers(3);
+  const key = newRandomKey();
+  const pool = new CryptoPool(key, 2);
+  t.after(() => pool.close());
+  const data = blob(100_000);
+  const sealed = await pool.seal(data, 3, undefined, (s) => ({ sealed: Buffer.from(s.sealed), compressed: s.uncompressedLength !== undefined }));
+  const zstd = await loadZstd();
+  let plain = open(key, sealed.sealed);
+  if (sealed.compressed) plain = zstd.decompress(plain);
+  assert.ok(plain.equals(data), 'sealed with the key given after the workers started');
+  // The third worker was not needed: the next pool starts afresh and still works.
+  const other = new CryptoPool(newRandomKey(), 1);
+  t.after(() => other.close());
+  assert.match(await other.hash(data), /^[0-9a-f]{64}$/);
 });

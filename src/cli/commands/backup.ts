@@ -13,6 +13,7 @@ import { ExcludeRules } from '../../fs/exclude-rules.js';
 import { readFilesFrom } from '../../fs/files-from.js';
 import { OpenFileMonitor } from '../../fs/open-files.js';
 import { pathBytes } from '../../fs/paths.js';
+import { prestartCryptoWorkers } from '../../repository/crypto-pool.js';
 import { formatBytes, formatDuration } from '../../ui/format.js';
 import type { Output } from '../../ui/output.js';
 import { Progress } from '../../ui/progress.js';
@@ -189,6 +190,8 @@ export function registerBackup(program: Command): void {
         // When the survey runs it counts the totals progress shows; otherwise a scan does.
         const totals = progress.wanted ? progress.totals : undefined;
         const dirCache = cacheDir && !opts.stdin ? prepareDirCache(cacheDir, repositoryLocation(g).location, host, allPaths, rules, { force: opts.force, totals }) : undefined;
+        // Loaded while the key is derived, the crypto workers are ready for the first files.
+        prestartCryptoWorkers();
         let result: BackupResult;
         try {
           result = await withRepository(
