@@ -190,8 +190,10 @@ export function registerBackup(program: Command): void {
         // When the survey runs it counts the totals progress shows; otherwise a scan does.
         const totals = progress.wanted ? progress.totals : undefined;
         const dirCache = cacheDir && !opts.stdin ? prepareDirCache(cacheDir, repositoryLocation(g).location, host, allPaths, rules, { force: opts.force, totals }) : undefined;
-        // Loaded while the key is derived, the crypto workers are ready for the first files.
-        prestartCryptoWorkers();
+        // Without a record of an earlier snapshot of these paths, everything is likely to be read:
+        // the crypto workers load while the key is derived, ready for the first files. With one,
+        // most of the tree is usually reused and they may not be needed at all.
+        if (!dirCache?.survey) prestartCryptoWorkers();
         let result: BackupResult;
         try {
           result = await withRepository(
