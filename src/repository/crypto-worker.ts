@@ -3,6 +3,7 @@
 // the main thread walks and does the rest of the I/O.
 
 import { parentPort } from 'node:worker_threads';
+import { MIN_SIZE } from '../chunker/params.js';
 import { BlobDecompressor, compressBound, decompressBlob, loadZstd } from '../format/compression.js';
 import { CRYPTO_OVERHEAD, type CryptoKey, IV_SIZE, open, sealInPlace } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
@@ -45,11 +46,11 @@ function sealInto(out: Buffer, at: number, data: Buffer, level: number): { lengt
   return { length: payload + CRYPTO_OVERHEAD, uncompressedLength };
 }
 
-/** Where small files are read, one at a time; sized by the first (files are smaller than a chunk). */
+/** Where small files are read, one at a time: they are smaller than a chunk's minimum. */
 let fileBuffer: Buffer | undefined;
 
 function sealFile(job: SealFileJob, path: Buffer, out: Buffer, at: number): CryptoResult {
-  if (!fileBuffer || fileBuffer.length <= job.expected) fileBuffer = Buffer.allocUnsafeSlow(Math.max(job.expected + 1, 64 * 1024, (fileBuffer?.length ?? 0) * 2));
+  if (!fileBuffer || fileBuffer.length <= job.expected) fileBuffer = Buffer.allocUnsafeSlow(Math.max(job.expected, MIN_SIZE) + 1);
   let data: Buffer | undefined;
   try {
     data = readSmallFileSync(path, job.expected, fileBuffer);

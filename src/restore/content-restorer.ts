@@ -10,7 +10,7 @@ import type { PlannedFile } from './plan.js';
 import type { MetadataContext } from './metadata.js';
 import { fileMetadataSteps } from './metadata.js';
 import type { RestoreWorkers } from './restore-workers.js';
-import { encodeJob, type OwnedFile, RESULT_COMPLETED, RESULT_FIELDS, RESULT_OPENED, RESULT_TIMES_SET, type RangeResult, type RangeSource, type WorkerBlob, type WorkerFile } from './write-jobs.js';
+import { encodeJob, MAX_RANGE, type OwnedFile, RESULT_COMPLETED, RESULT_FIELDS, RESULT_OPENED, RESULT_TIMES_SET, type RangeResult, type RangeSource, type WorkerBlob, type WorkerFile } from './write-jobs.js';
 
 /** A place a blob is written to: a file and the offset in it. */
 interface Target {
@@ -56,8 +56,6 @@ export const INTERRUPTED = 'interrupted';
 
 /** Gaps up to this size between needed blobs are read through rather than split into two reads. */
 const MAX_GAP = 1024 * 1024;
-/** Range reads stop growing here: a unit of work for one thread, and of memory. */
-const MAX_RANGE = 4 * 1024 * 1024;
 
 function rangesOf(blobs: BlobUse[]): ReadRange[] {
   blobs.sort((a, b) => a.offset - b.offset);

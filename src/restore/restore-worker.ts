@@ -10,7 +10,7 @@ import { hashId } from '../format/id.js';
 import { garbageBudget } from '../repository/collect-garbage.js';
 import type { KeyMaterial } from '../repository/crypto-jobs.js';
 import { nonZeroRuns } from './zero-blocks.js';
-import { decodeJob, RESULT_COMPLETED, RESULT_FIELDS, RESULT_OPENED, RESULT_TIMES_SET, type RangeJob, type RangeResult, type RangeSource, type WorkerFile } from './write-jobs.js';
+import { decodeJob, MAX_RANGE, rangeLength, RESULT_COMPLETED, RESULT_FIELDS, RESULT_OPENED, RESULT_TIMES_SET, type RangeJob, type RangeResult, type RangeSource, type WorkerFile } from './write-jobs.js';
 
 const material = workerData as KeyMaterial;
 const key: CryptoKey = { encrypt: Buffer.from(material.encrypt), macK: Buffer.from(material.macK), macR: Buffer.from(material.macR) };
@@ -45,8 +45,8 @@ let rangeBuffer = Buffer.alloc(0);
 /** The range's bytes: moved here, or read from the pack's descriptor; a message when they cannot be read whole. */
 function rangeBytes(source: RangeSource): Buffer | string {
   if (source instanceof ArrayBuffer) return Buffer.from(source);
-  // Ranges are at most 4 MiB but for a single larger blob: one buffer serves nearly all of them.
-  if (rangeBuffer.length < source.length) rangeBuffer = Buffer.allocUnsafeSlow(Math.max(source.length, 4 * 1024 * 1024));
+  // Only a range of a single larger blob exceeds MAX_RANGE: one buffer serves nearly all of them.
+  if (rangeBuffer.length < source.length) rangeBuffer = Buffer.allocUnsafeSlow(Math.max(source.length, MAX_RANGE));
   let done = 0;
   try {
     while (done < source.length) {
@@ -187,11 +187,14 @@ function run(job: RangeJob): RangeResult {
   const blobErrors: { blob: number; message: string }[] = [];
   decoded.blobs.forEach((blob, index) => {
     let plain: Buffer | undefined;
-    try {
-      if (typeof data === 'string') throw new Error(data);
-      plain = openBlob(data.subarray(blob.offset, blob.offset + blob.length), blob.uncompressedLength, blob.id);
-    } catch (err) {
-      blobErrors.push({ blob: index, message: messageOf(err) });
+    if (typeof data === 'string') {
+      blobErrors.push({ blob: index, message: data });
+    } else {
+      try {
+        plain = openBlob(data.subarray(blob.offset, blob.offset + blob.length), blob.uncompressedLength, blob.id);
+      } catch (err) {
+        blobErrors.push({ blob: index, message: messageOf(err) });
+      }
     }
     for (let t = 0; t < blob.targets.length; t += 2) {
       const i = blob.targets[t]!;
@@ -217,6 +220,6 @@ function run(job: RangeJob): RangeResult {
 
 parentPort!.on('message', (job: RangeJob) => {
   const result = run(job);
-  decrypted(job.data instanceof ArrayBuffer ? job.data.byteLength : job.data.length);
+  decrypted(rangeLength(job.data));
   parentPort!.postMessage(result, [result.numbers.buffer as ArrayBuffer]);
 });

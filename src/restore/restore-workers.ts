@@ -8,7 +8,7 @@ import { HoldfastError } from '../errors.js';
 import type { CryptoKey } from '../format/crypto.js';
 import type { KeyMaterial } from '../repository/crypto-jobs.js';
 import { startWorker } from '../repository/start-worker.js';
-import type { RangeJob, RangeResult } from './write-jobs.js';
+import { type RangeJob, type RangeResult, rangeLength } from './write-jobs.js';
 
 interface Slot {
   readonly worker: Worker;
@@ -50,7 +50,7 @@ export class RestoreWorkers {
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.queuedBytes < slot.queuedBytes) slot = s;
     const seq = ++this.seq;
-    const bytes = job.data instanceof ArrayBuffer ? job.data.byteLength : job.data.length;
+    const bytes = rangeLength(job.data);
     slot.queuedBytes += bytes;
     return new Promise((resolve, reject) => {
       slot.pending.set(seq, { bytes, resolve, reject });

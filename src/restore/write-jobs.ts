@@ -42,6 +42,11 @@ export interface WorkerBlob {
  */
 export type RangeSource = ArrayBuffer | { readonly fd: number; readonly offset: number; readonly length: number; readonly name: string };
 
+/** Range reads stop growing here: a unit of work for one thread, and of memory. */
+export const MAX_RANGE = 4 * 1024 * 1024;
+
+export const rangeLength = (source: RangeSource): number => (source instanceof ArrayBuffer ? source.byteLength : source.length);
+
 /** What is posted: the range's bytes, and blobs and files packed as described in encodeJob. */
 export interface RangeJob {
   readonly seq: number;
