@@ -133,8 +133,7 @@ export function sealInPlace(key: CryptoKey, region: Buffer, plaintextLength: num
   else writeIv(region);
   const nonce = region.subarray(0, IV_SIZE);
   const text = region.subarray(IV_SIZE, IV_SIZE + plaintextLength);
-  const ctr = createCipheriv('aes-256-ctr', key.encrypt, nonce);
-  ctr.update(text).copy(text);
+  cryptInPlace(createCipheriv('aes-256-ctr', key.encrypt, nonce), text);
   writeMacTag(region.subarray(IV_SIZE + plaintextLength, IV_SIZE + plaintextLength + MAC_SIZE), key, nonce, text);
 }
 
@@ -170,12 +169,20 @@ export const CRYPTO_PIECE = 1024 * 1024;
  */
 export function openInPlace(key: CryptoKey, data: Buffer): Buffer {
   const { iv, ciphertext } = authenticated(key, data);
-  const ctr = createCipheriv('aes-256-ctr', key.encrypt, iv);
   const text = Buffer.from(ciphertext.buffer, ciphertext.byteOffset, ciphertext.length);
+  cryptInPlace(createCipheriv('aes-256-ctr', key.encrypt, iv), text);
+  return text;
+}
+
+/**
+ * Runs AES-CTR over `text` in place. The cipher returns a new buffer for each call: taken a piece
+ * at a time, none of them is bigger than CRYPTO_PIECE, and glibc reuses their memory for the next
+ * piece instead of finding room for a whole blob (up to 8 MiB) each time.
+ */
+function cryptInPlace(ctr: ReturnType<typeof createCipheriv>, text: Buffer): void {
   for (let at = 0; at < text.length; at += CRYPTO_PIECE) {
     ctr.update(text.subarray(at, at + CRYPTO_PIECE)).copy(text, at);
   }
-  return text;
 }
 
 /**

@@ -31,11 +31,13 @@ export interface SealJob extends JobBytes {
 }
 
 /**
- * A source file smaller than a chunk, read, hashed and sealed on the worker: the job's bytes are
- * its path, not its content.
+ * A source file smaller than a chunk, read, hashed and sealed on the worker. It has no bytes in the
+ * batch buffer: a batch of small files needs none, only room for their sealed contents.
  */
-export interface SealFileJob extends JobBytes {
+export interface SealFileJob {
   readonly kind: 'seal-file';
+  /** The file's path, its bytes as a latin1 string (names need not be UTF-8). */
+  readonly path: string;
   /** Its size when it was stat'ed; a file grown past it is left to the caller. */
   readonly expected: number;
   readonly level: number;
@@ -72,7 +74,8 @@ export function resultRoom(job: CryptoJob): number {
 
 export interface CryptoBatch {
   readonly seq: number;
-  readonly buffer: ArrayBuffer;
+  /** The jobs' bytes; none when no job has any. */
+  readonly buffer?: ArrayBuffer | undefined;
   readonly jobs: readonly CryptoJob[];
   /** A spent buffer the worker may write its results into. */
   readonly spare?: ArrayBuffer | undefined;
@@ -97,7 +100,7 @@ export interface CryptoResults {
   readonly seq: number;
   readonly buffer: ArrayBuffer;
   /** The batch's input buffer, handed back for reuse. */
-  readonly input: ArrayBuffer;
+  readonly input?: ArrayBuffer | undefined;
   /** The spare buffer, when it was too small to use. */
   unused?: ArrayBuffer;
   readonly results: readonly CryptoResult[];

@@ -12,7 +12,7 @@ import { startWorker } from './start-worker.js';
 
 type JobSpec =
   | { kind: 'seal'; level: number; id?: string | undefined }
-  | { kind: 'seal-file'; level: number; expected: number }
+  | { kind: 'seal-file'; path: string; level: number; expected: number }
   | { kind: 'open'; uncompressedLength?: number | undefined; expectedId?: string | undefined }
   | { kind: 'hash' }
   | { kind: 'verify-blobs'; blobs: VerifyBlobsJob['blobs'] };
@@ -144,7 +144,7 @@ export class CryptoPool {
       if (r.read < 0) return 'grown' as const;
       return { read: r.read, saved: bytes && r.id ? take({ id: r.id, sealed: bytes, uncompressedLength: r.uncompressedLength }) : undefined };
     };
-    return this.submit({ kind: 'seal-file', level, expected }, path, use, expected);
+    return this.submit({ kind: 'seal-file', path: path.toString('latin1'), level, expected }, undefined, use, expected);
   }
 
   /** Verifies, decrypts and decompresses a stored blob; checks its plaintext hash when `expectedId` is given. */
@@ -200,18 +200,24 @@ export class CryptoPool {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
-  /** Queues a job whose bytes are `data`; `work` is what it will process (a small file's size, for a path). */
-  private submit<T>(spec: JobSpec, data: Uint8Array, use: (r: CryptoResult, bytes: Buffer | undefined) => T, work = data.byteLength): Promise<T> {
+  /**
+   * Queues a job whose bytes are `data` (none for a small file: its path is in the job); `work` is
+   * what it will process (a small file's size).
+   */
+  private submit<T>(spec: JobSpec, data: Uint8Array | undefined, use: (r: CryptoResult, bytes: Buffer | undefined) => T, work = data?.byteLength ?? 0): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error('crypto pool is closed'));
-    const length = data.byteLength;
-    const job = { ...spec, offset: 0, length } as CryptoJob;
+    const job = (data ? { ...spec, offset: 0, length: data.byteLength } : spec) as CryptoJob;
     const room = resultRoom(job);
     if (this.batch.length > 0 && (this.batchWork + work > BATCH_BYTES || this.batchRoom + room > BUFFER_BYTES)) this.flush();
-    this.batchBuffer ??= this.buffers.take(length);
-    new Uint8Array(this.batchBuffer, this.batchUsed, length).set(data);
-    (job as { offset: number }).offset = this.batchUsed;
-    this.batchUsed += length;
+    if (data) {
+      // Jobs with bytes stay within BATCH_BYTES together, so they fit one standard buffer; a
+      // bigger blob comes first in its own batch, in a buffer of its size.
+      this.batchBuffer ??= this.buffers.take(data.byteLength);
+      new Uint8Array(this.batchBuffer, this.batchUsed, data.byteLength).set(data);
+      (job as { offset: number }).offset = this.batchUsed;
+      this.batchUsed += data.byteLength;
+    }
     this.batchWork += work;
     this.batchRoom += room;
     return new Promise<T>((resolve, reject) => {
@@ -244,7 +250,7 @@ export class CryptoPool {
   /** Hands the current batch to the least busy worker. */
   private flush(): void {
     this.flushScheduled = false;
-    if (this.batch.length === 0 || !this.batchBuffer) return;
+    if (this.batch.length === 0) return;
     const pending = this.batch;
     const buffer = this.batchBuffer;
     const room = this.batchRoom;
@@ -258,7 +264,7 @@ export class CryptoPool {
    * Sends jobs whose bytes are in `buffer`, and whose results need `room` bytes, to the least busy
    * worker. `handBack`: the buffer is the caller's, given back with the result of its only job.
    */
-  private post(pending: Pending[], buffer: ArrayBuffer, room: number, handBack = false): void {
+  private post(pending: Pending[], buffer: ArrayBuffer | undefined, room: number, handBack = false): void {
     // Least busy first; among equals, the one after the last chosen, so idle workers take turns.
     const n = this.slots.length;
     let slot = this.slots[(this.seq + 1) % n]!;
@@ -267,16 +273,18 @@ export class CryptoPool {
       if (s.inFlightBytes < slot.inFlightBytes) slot = s;
     }
     const seq = ++this.seq;
-    // Memory in flight is what the buffers hold, however little of them a small batch fills (a
-    // batch of small files: their paths in, their sealed contents out).
-    const bytes = Math.max(buffer.byteLength, room);
+    // Memory in flight is what the buffers hold, however little of them a batch fills.
+    const bytes = Math.max(buffer?.byteLength ?? 0, room);
     slot.inFlightBytes += bytes;
     slot.batches.set(seq, { pending, bytes, handBack });
     // A busy worker keeps the process alive; an idle one must not (the pool may never be closed).
     if (slot.batches.size === 1) slot.worker.ref();
     const spare = room > 0 ? this.buffers.take(room) : undefined;
     const batch: CryptoBatch = { seq, buffer, jobs: pending.map((p) => p.job), spare };
-    slot.worker.postMessage(batch, spare ? [buffer, spare] : [buffer]);
+    const transfer: ArrayBuffer[] = [];
+    if (buffer) transfer.push(buffer);
+    if (spare) transfer.push(spare);
+    slot.worker.postMessage(batch, transfer);
   }
 
   private onResults(slot: WorkerSlot, msg: CryptoResults): void {
@@ -286,7 +294,7 @@ export class CryptoPool {
     slot.inFlightBytes -= b.bytes;
     if (slot.batches.size === 0) slot.worker.unref();
     // Every result is used (copied or consumed) synchronously here, so the buffers can be reused.
-    const handedBack = b.handBack ? Buffer.from(msg.input) : undefined;
+    const handedBack = b.handBack ? Buffer.from(msg.input!) : undefined;
     b.pending.forEach((p, i) => {
       const result = msg.results[i]!;
       const bytes = result.kind === 'seal' || result.kind === 'open' || (result.kind === 'file' && result.length > 0) ? Buffer.from(msg.buffer, result.offset, result.length) : handedBack;

@@ -49,11 +49,11 @@ function sealInto(out: Buffer, at: number, data: Buffer, level: number): { lengt
 /** Where small files are read, one at a time: they are smaller than a chunk's minimum. */
 let fileBuffer: Buffer | undefined;
 
-function sealFile(job: SealFileJob, path: Buffer, out: Buffer, at: number): CryptoResult {
+function sealFile(job: SealFileJob, out: Buffer, at: number): CryptoResult {
   if (!fileBuffer || fileBuffer.length <= job.expected) fileBuffer = Buffer.allocUnsafeSlow(Math.max(job.expected, MIN_SIZE) + 1);
   let data: Buffer | undefined;
   try {
-    data = readSmallFileSync(path, job.expected, fileBuffer);
+    data = readSmallFileSync(Buffer.from(job.path, 'latin1'), job.expected, fileBuffer);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return { kind: 'unreadable', code: e.code ?? 'EIO', message: e.message };
@@ -79,7 +79,9 @@ function verifyBlob(stored: Buffer, uncompressedLength: number | undefined, id: 
   }
 }
 
-function run(job: CryptoJob, data: Buffer, out: Buffer, at: number): CryptoResult {
+function run(job: CryptoJob, input: ArrayBuffer | undefined, out: Buffer, at: number): CryptoResult {
+  if (job.kind === 'seal-file') return sealFile(job, out, at);
+  const data = Buffer.from(input!, job.offset, job.length);
   switch (job.kind) {
     case 'hash':
       return { kind: 'hash', id: hashId(data) };
@@ -88,8 +90,6 @@ function run(job: CryptoJob, data: Buffer, out: Buffer, at: number): CryptoResul
       const { length, uncompressedLength } = sealInto(out, at, data, job.level);
       return { kind: 'seal', id, offset: at, length, uncompressedLength };
     }
-    case 'seal-file':
-      return sealFile(job, data, out, at);
     case 'verify-blobs': {
       const problems: string[] = [];
       for (const b of job.blobs) {
@@ -128,7 +128,7 @@ parentPort!.on('message', (message: CryptoBatch | KeyMessage) => {
   let at = 0;
   const results = batch.jobs.map((job): CryptoResult => {
     try {
-      const r = run(job, Buffer.from(batch.buffer, job.offset, job.length), out, at);
+      const r = run(job, batch.buffer, out, at);
       if (r.kind === 'seal' || r.kind === 'open' || r.kind === 'file') at += r.length;
       return r;
     } catch (err) {
@@ -137,7 +137,7 @@ parentPort!.on('message', (message: CryptoBatch | KeyMessage) => {
     }
   });
   const reply: CryptoResults = { seq: batch.seq, buffer: outBuffer, input: batch.buffer, results };
-  const transfer = [outBuffer, batch.buffer];
+  const transfer = batch.buffer ? [outBuffer, batch.buffer] : [outBuffer];
   if (batch.spare && batch.spare !== outBuffer) {
     transfer.push(batch.spare);
     reply.unused = batch.spare;

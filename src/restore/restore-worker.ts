@@ -5,7 +5,7 @@ import { chmodSync, closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSyn
 import { parentPort, workerData } from 'node:worker_threads';
 import { messageOf } from '../errors.js';
 import { BlobDecompressor, loadZstd } from '../format/compression.js';
-import { type CryptoKey, open } from '../format/crypto.js';
+import { type CryptoKey, openInPlace } from '../format/crypto.js';
 import { hashId } from '../format/id.js';
 import { garbageBudget } from '../repository/collect-garbage.js';
 import type { KeyMaterial } from '../repository/crypto-jobs.js';
@@ -16,9 +16,9 @@ const material = workerData as KeyMaterial;
 const key: CryptoKey = { encrypt: Buffer.from(material.encrypt), macK: Buffer.from(material.macK), macR: Buffer.from(material.macR) };
 const zstd = await loadZstd();
 /**
- * Decrypting leaves a dead buffer per blob (the cipher's output). V8 frees them when it feels
- * memory pressure, by which time glibc had given each writer thread an arena of 30 MiB and more:
- * a young collection every 16 MiB of blobs frees them while they are few.
+ * Decrypting leaves dead buffers behind (the cipher's output, a piece at a time). V8 frees them
+ * when it feels memory pressure, by which time glibc had given each writer thread an arena of 30
+ * MiB and more: a young collection every 16 MiB of blobs frees them while they are few.
  */
 const decrypted = garbageBudget(16 * 1024 * 1024, 'young');
 
@@ -30,7 +30,8 @@ const decompressor = new BlobDecompressor(zstd);
  * blob's plaintext is valid until the next call.
  */
 function openBlob(sealed: Buffer, uncompressedLength: number | undefined, id: string): Buffer {
-  let plain = open(key, sealed);
+  // Over its own ciphertext: the range's bytes are this thread's, and each blob is opened once.
+  let plain = openInPlace(key, sealed);
   if (uncompressedLength !== undefined) plain = decompressor.decompress(plain, uncompressedLength);
   if (hashId(plain) !== id) throw new Error(`blob ${id}: content does not match its id`);
   return plain;

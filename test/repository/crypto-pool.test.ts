@@ -100,6 +100,41 @@ test('small files are read and sealed on the workers: grown, empty, missing and 
   assert.ok(again !== 'grown' && again.saved?.uncompressedLength === undefined, 'level 0 stores the file uncompressed');
 });
 
+test('one batch holds small files, named by any bytes, and blobs given as bytes, in any order', async (t) => {
+  const key = newRandomKey();
+  const pool = new CryptoPool(key, 1);
+  t.after(() => pool.close());
+  const zstd = await loadZstd();
+  const dir = await tempDir(t);
+  // Not UTF-8: the name travels to the worker byte for byte.
+  const oddName = Buffer.concat([Buffer.from(`${dir}/`), Buffer.from([0xff, 0xfe, 0x0a, 0x41])]);
+  const plainName = Buffer.from(join(dir, 'plain'));
+  const fileData = [blob(3000), blob(7000)];
+  await writeFile(oddName, fileData[0]!);
+  await writeFile(plainName, fileData[1]!);
+  const given = [blob(20_000), blob(50_000)];
+  const opened = (s: SealedView) => {
+    const plain = open(key, s.sealed);
+    return { id: s.id, plain: s.uncompressedLength === undefined ? plain : zstd.decompress(plain) };
+  };
+  const readFile = async (p: ReturnType<typeof pool.sealFile<ReturnType<typeof opened>>>) => {
+    const r = await p;
+    assert.ok(r !== 'grown' && r.saved);
+    return r.saved;
+  };
+  // Submitted without a pause: they go out together.
+  const [a, b, c, d] = await Promise.all([
+    readFile(pool.sealFile(oddName, fileData[0]!.length, 3, opened)),
+    pool.seal(given[0]!, 3, undefined, opened),
+    readFile(pool.sealFile(plainName, fileData[1]!.length, 3, opened)),
+    pool.seal(given[1]!, 3, undefined, opened),
+  ]);
+  for (const [r, data] of [[a, fileData[0]], [b, given[0]], [c, fileData[1]], [d, given[1]]] as const) {
+    assert.equal(r.id, createHash('sha256').update(data!).digest('hex'));
+    assert.ok(r.plain.equals(data!));
+  }
+});
+
 test('workers started before the key is known take it from the pool that adopts them', async (t) => {
   prestartCryptoWorkers(3);
   const key = newRandomKey();
