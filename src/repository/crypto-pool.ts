@@ -52,8 +52,6 @@ const BATCH_JOBS = 128;
 const BUFFER_BYTES = BATCH_BYTES + 64 * 1024;
 /** Batches queued per worker before producers wait: one at work and one waiting keep it busy. */
 const BATCHES_PER_WORKER = 2;
-/** Spent buffers bigger than a batch (blobs over 2 MiB) kept for reuse, in bytes. */
-const KEEP_LARGE_BYTES = 16 * 1024 * 1024;
 
 /**
  * A worker's objects live no longer than a batch (the bytes travel in transferred buffers): a
@@ -96,7 +94,7 @@ export class CryptoPool {
   private flushScheduled = false;
   private seq = 0;
   private waiters: (() => void)[] = [];
-  private readonly buffers = new BatchBuffers(BUFFER_BYTES, KEEP_LARGE_BYTES);
+  private readonly buffers = new BatchBuffers(BUFFER_BYTES);
   private closed = false;
   private failure: Error | undefined;
 

@@ -46,25 +46,19 @@ test('blobs of every size seal to what opens back to their bytes and ids', async
   await assert.rejects(pool.open(sealed[5]!.sealed, sealed[5]!.uncompressedLength, sealed[6]!.id), /does not match its id/);
 });
 
-test('a spent buffer is handed out again: standard ones always, larger ones that fit, within their bound', () => {
-  const buffers = new BatchBuffers(2 * MiB, 10 * MiB);
+test('a spent standard buffer is handed out again; larger and foreign ones are not kept', () => {
+  const buffers = new BatchBuffers(2 * MiB);
   const a = buffers.take(100);
   assert.equal(a.byteLength, 2 * MiB, 'any batch gets the standard size');
   buffers.give(a);
   assert.equal(buffers.take(2 * MiB), a, 'and gets it back');
 
   const big = buffers.take(3 * MiB + 1);
-  assert.equal(big.byteLength, 4 * MiB, 'larger ones are rounded up to whole MiB');
+  assert.equal(big.byteLength, 3 * MiB + 1, 'a larger one is made to measure');
   buffers.give(big);
-  assert.equal(buffers.take(3 * MiB), big, 'a kept larger buffer that fits is reused');
-
-  const huge = buffers.take(9 * MiB);
-  buffers.give(big);
-  buffers.give(huge);
-  assert.notEqual(buffers.take(9 * MiB), huge, 'beyond the bound a larger buffer is dropped');
-  assert.equal(buffers.take(4 * MiB), big);
+  assert.notEqual(buffers.take(3 * MiB), big, 'and not kept');
   buffers.give(new ArrayBuffer(1000));
-  assert.equal(buffers.take(10).byteLength, 2 * MiB, 'smaller foreign buffers are not kept');
+  assert.equal(buffers.take(10).byteLength, 2 * MiB, 'nor is a smaller foreign buffer');
 });
 
 test('small files are read and sealed on the workers: grown, empty, missing and ordinary ones', async (t) => {
