@@ -176,8 +176,7 @@ export function openInPlace(key: CryptoKey, data: Buffer): Buffer {
 
 /**
  * Runs AES-CTR over `text` in place. The cipher returns a new buffer for each call: taken a piece
- * at a time, none of them is bigger than CRYPTO_PIECE, and glibc reuses their memory for the next
- * piece instead of finding room for a whole blob (up to 8 MiB) each time.
+ * at a time, none of them is bigger than CRYPTO_PIECE, where a whole blob could be 8 MiB.
  */
 function cryptInPlace(ctr: ReturnType<typeof createCipheriv>, text: Buffer): void {
   for (let at = 0; at < text.length; at += CRYPTO_PIECE) {
