@@ -6,15 +6,17 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import test from 'node:test';
+import test, { type TestContext } from 'node:test';
 import { HoldfastError } from '../../src/errors.js';
-import { newRandomKey, open } from '../../src/format/crypto.js';
+import { type CryptoKey, newRandomKey, open } from '../../src/format/crypto.js';
 import { loadZstd } from '../../src/format/compression.js';
 import { BatchBuffers } from '../../src/repository/batch-buffers.js';
 import { CryptoPool, prestartCryptoWorkers, type SealedView } from '../../src/repository/crypto-pool.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const MiB = 1024 * 1024;
+
+const zstd = await loadZstd();
 
 /** Half random, half zeros: compressible, but not to nothing. */
 function blob(length: number): Buffer {
@@ -23,11 +25,22 @@ function blob(length: number): Buffer {
   return b;
 }
 
-test('blobs of every size seal to what opens back to their bytes and ids', async (t) => {
+/** A pool of `workers` with a new key, closed when the test ends. */
+function startPool(t: TestContext, workers: number): { key: CryptoKey; pool: CryptoPool } {
   const key = newRandomKey();
-  const pool = new CryptoPool(key, 2);
+  const pool = new CryptoPool(key, workers);
   t.after(() => pool.close());
-  const zstd = await loadZstd();
+  return { key, pool };
+}
+
+/** The plaintext of a sealed blob, opened on this thread. */
+function plaintextOf(key: CryptoKey, sealed: Buffer, uncompressedLength: number | undefined): Buffer {
+  const plain = open(key, sealed);
+  return uncompressedLength === undefined ? plain : zstd.decompress(plain);
+}
+
+test('blobs of every size seal to what opens back to their bytes and ids', async (t) => {
+  const { key, pool } = startPool(t, 2);
   const sizes = [0, 1, 100, ...Array.from({ length: 300 }, (_, i) => 1000 + i * 97), 2 * MiB - 1, 2 * MiB + 1, 3 * MiB, 8 * MiB];
   const blobs = sizes.map(blob);
   const sealed = await Promise.all(
@@ -36,9 +49,7 @@ test('blobs of every size seal to what opens back to their bytes and ids', async
   sealed.forEach((s, i) => {
     const data = blobs[i]!;
     assert.equal(s.id, createHash('sha256').update(data).digest('hex'), `id of blob ${i} (${data.length} bytes)`);
-    let plain = open(key, s.sealed);
-    if (s.uncompressedLength !== undefined) plain = zstd.decompress(plain);
-    assert.ok(plain.equals(data), `blob ${i} (${data.length} bytes) opens to its bytes`);
+    assert.ok(plaintextOf(key, s.sealed, s.uncompressedLength).equals(data), `blob ${i} (${data.length} bytes) opens to its bytes`);
   });
   // And back through the workers, with the expected id checked there.
   const opened = await Promise.all(sealed.map((s, i) => pool.open(s.sealed, s.uncompressedLength, s.id).then((p) => p.equals(blobs[i]!))));
@@ -62,10 +73,7 @@ test('a spent standard buffer is handed out again; larger and foreign ones are n
 });
 
 test('small files are read and sealed on the workers: grown, empty, missing and ordinary ones', async (t) => {
-  const key = newRandomKey();
-  const pool = new CryptoPool(key, 2);
-  t.after(() => pool.close());
-  const zstd = await loadZstd();
+  const { key, pool } = startPool(t, 2);
   const dir = await tempDir(t);
   const files = Array.from({ length: 200 }, (_, i) => blob(1 + i * 131));
   await Promise.all(files.map((data, i) => writeFile(join(dir, `f${i}`), data)));
@@ -80,9 +88,7 @@ test('small files are read and sealed on the workers: grown, empty, missing and 
     assert.ok(r !== 'grown' && r.saved, `file ${i} is sealed`);
     assert.equal(r.read, data.length);
     assert.equal(r.saved.id, createHash('sha256').update(data).digest('hex'));
-    let plain = open(key, r.saved.sealed);
-    if (r.saved.uncompressedLength !== undefined) plain = zstd.decompress(plain);
-    assert.ok(plain.equals(data), `file ${i} opens to its bytes`);
+    assert.ok(plaintextOf(key, r.saved.sealed, r.saved.uncompressedLength).equals(data), `file ${i} opens to its bytes`);
   });
   assert.deepEqual(await pool.sealFile(path('empty'), 0, 3, copy), { read: 0, saved: undefined });
   assert.equal(await pool.sealFile(path('grown'), 4000, 3, copy), 'grown', 'a file larger than its stat said is left to the caller');
@@ -95,10 +101,7 @@ test('small files are read and sealed on the workers: grown, empty, missing and 
 });
 
 test('one batch holds small files, named by any bytes, and blobs given as bytes, in any order', async (t) => {
-  const key = newRandomKey();
-  const pool = new CryptoPool(key, 1);
-  t.after(() => pool.close());
-  const zstd = await loadZstd();
+  const { key, pool } = startPool(t, 1);
   const dir = await tempDir(t);
   // Not UTF-8: the name travels to the worker byte for byte.
   const oddName = Buffer.concat([Buffer.from(`${dir}/`), Buffer.from([0xff, 0xfe, 0x0a, 0x41])]);
@@ -107,10 +110,7 @@ test('one batch holds small files, named by any bytes, and blobs given as bytes,
   await writeFile(oddName, fileData[0]!);
   await writeFile(plainName, fileData[1]!);
   const given = [blob(20_000), blob(50_000)];
-  const opened = (s: SealedView) => {
-    const plain = open(key, s.sealed);
-    return { id: s.id, plain: s.uncompressedLength === undefined ? plain : zstd.decompress(plain) };
-  };
+  const opened = (s: SealedView) => ({ id: s.id, plain: plaintextOf(key, s.sealed, s.uncompressedLength) });
   const readFile = async (p: ReturnType<typeof pool.sealFile<ReturnType<typeof opened>>>) => {
     const r = await p;
     assert.ok(r !== 'grown' && r.saved);
@@ -131,14 +131,9 @@ test('one batch holds small files, named by any bytes, and blobs given as bytes,
 
 test('workers started before the key is known take it from the pool that adopts them', async (t) => {
   prestartCryptoWorkers(3);
-  const key = newRandomKey();
-  const pool = new CryptoPool(key, 2);
-  t.after(() => pool.close());
+  const { key, pool } = startPool(t, 2);
   const data = blob(100_000);
-  const sealed = await pool.seal(data, 3, undefined, (s) => ({ sealed: Buffer.from(s.sealed), compressed: s.uncompressedLength !== undefined }));
-  const zstd = await loadZstd();
-  let plain = open(key, sealed.sealed);
-  if (sealed.compressed) plain = zstd.decompress(plain);
+  const plain = await pool.seal(data, 3, undefined, (s) => plaintextOf(key, s.sealed, s.uncompressedLength));
   assert.ok(plain.equals(data), 'sealed with the key given after the workers started');
   // The third worker was not needed: the next pool starts afresh and still works.
   const other = new CryptoPool(newRandomKey(), 1);
