@@ -79,7 +79,7 @@ export class Repository {
   private unindexed: { id: string; keys: Buffer }[] = [];
   private unindexedBlobs = 0;
   /** The index write under way: one at a time, each takes what is unindexed when it starts. */
-  private indexWriting: Promise<string[]> | undefined;
+  private indexWriting: Promise<void> | undefined;
   /** Index files written in the background since the last flush, which reports them. */
   private earlyIndexFiles: string[] = [];
   /**
@@ -447,7 +447,7 @@ export class Repository {
     this.stats.packBytesWritten += pack.size;
     if (this.unindexedBlobs >= (this.options.earlyIndexBlobs ?? EARLY_INDEX_BLOBS) && !this.indexWriting) {
       // A failure leaves the packs unindexed: the next write, at the latest flush(), takes them.
-      this.writeIndex().then((ids) => this.earlyIndexFiles.push(...ids), () => undefined);
+      this.chainIndexWrite(this.earlyIndexFiles).catch(() => undefined);
     }
   }
 
@@ -481,21 +481,31 @@ export class Repository {
    * index write already under way.
    */
   async writeIndex(): Promise<string[]> {
+    const ids: string[] = [];
+    await this.chainIndexWrite(ids);
+    return ids;
+  }
+
+  /**
+   * Runs an index write after the one under way, adding each file's id to `ids` as it is stored:
+   * a write that fails part way still reports the files it made, and a flush that comes after a
+   * background write finds that write's files recorded before its own begins.
+   */
+  private async chainIndexWrite(ids: string[]): Promise<void> {
     const previous = this.indexWriting;
     const writing = (async () => {
       await previous?.catch(() => undefined);
-      return this.writeIndexFiles();
+      await this.writeIndexFiles(ids);
     })();
     this.indexWriting = writing;
     try {
-      return await writing;
+      await writing;
     } finally {
       if (this.indexWriting === writing) this.indexWriting = undefined;
     }
   }
 
-  private async writeIndexFiles(): Promise<string[]> {
-    const ids: string[] = [];
+  private async writeIndexFiles(ids: string[]): Promise<void> {
     while (this.unindexed.length > 0) {
       const batch: { id: string; keys: Buffer }[] = [];
       let blobs = 0;
@@ -522,7 +532,6 @@ export class Repository {
         throw err;
       }
     }
-    return ids;
   }
 
   /** Packs uploaded but not yet described by an index file. */
