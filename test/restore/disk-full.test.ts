@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { holdfast, ok, run } from '../helpers/cli.js';
@@ -20,6 +20,9 @@ test('a restore onto a full disk names the files that did not fit, and completes
     for (let i = 0; i < 6; i++) await writeFile(join(src, `large-${i}`), randomBytes(5 * MiB));
     for (let i = 0; i < 20; i++) await writeFile(join(src, `small-${i}`), `small file ${i}\n`);
   });
+  // Once seen in CI: the restore below found no snapshot. Say whether the backup's was listed.
+  const listed = JSON.parse((await ok(holdfast(['-r', b.repo, 'snapshots', '--json']))).stdout) as unknown[];
+  assert.equal(listed.length, 1, `snapshots/ holds: ${(await readdir(join(b.repo, 'snapshots'))).join(', ')}`);
   const disk = join(b.dir, 'disk');
   await mkdir(disk);
   await ok(run('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', disk]));
@@ -27,7 +30,7 @@ test('a restore onto a full disk names the files that did not fit, and completes
     const full = await holdfast(['-r', b.repo, 'restore', 'latest', '--target', disk]);
     assert.notEqual(full.code, 0, full.stderr);
     const failures = full.stderr.split('\n').filter((l) => l.includes('no space left on device'));
-    assert.ok(failures.length > 0, full.stderr);
+    assert.ok(failures.length > 0, `${full.stderr}snapshots/ holds: ${(await readdir(join(b.repo, 'snapshots'))).join(', ')}`);
     for (const line of failures) assert.match(line, /\/(large|small)-\d+: /, 'each failure names its file');
     assert.match(full.stderr, /^holdfast: There were \d+ errors$/m);
 
