@@ -1,7 +1,9 @@
 // Fixes glibc's malloc thresholds for this process, through the optional native addon (native/).
 // Left dynamic, they rise to the size of the largest buffer freed so far, after which buffers of
-// blob size come from per-thread arenas that keep the memory: 20-30 MiB more peak RSS in a
-// restore or a first backup of the Linux tree. See native/malloc_tuning.c.
+// blob size come from per-thread arenas that keep the memory: a restore of the Linux tree peaks
+// 15-30 MiB higher. Not for backups: zstd frees and remakes its compression workspace (0.5-1.3
+// MiB) as blob sizes change, and with a fixed threshold each one is a fresh mapping to fault in
+// (+0.4 s of system time in a first backup of that tree, and no lower peak). See native/malloc_tuning.c.
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -40,7 +42,8 @@ function setByEnvironment(env: NodeJS.ProcessEnv): boolean {
 }
 
 /**
- * Sets the thresholds, once per process, before the worker threads start (they are process-wide).
+ * Sets the thresholds (process-wide) for a command that reads and writes many blob-sized buffers
+ * in several threads; best called before those threads start.
  * Returns whether they were set: false without the addon, off glibc, or when the environment sets them.
  */
 export function tuneMalloc(env: NodeJS.ProcessEnv = process.env): boolean {

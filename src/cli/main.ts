@@ -6,9 +6,6 @@ import { Command } from 'commander';
 import { registerCommands } from './commands/index.js';
 import { addGlobalOptions } from './global-options.js';
 import { handleFatal } from './run.js';
-import { tuneMalloc } from '../malloc-tuning.js';
-
-tuneMalloc();
 
 const program = new Command('holdfast')
   .description('Backups of files and disk images into restic-compatible repositories, locally or to a holdfast server.')

@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { ExitCode, HoldfastError } from '../../errors.js';
 import { shortId } from '../../format/id.js';
+import { tuneMalloc } from '../../malloc-tuning.js';
 import type { RestoreEvent, RestoreResult } from '../../restore/restore-events.js';
 import { type OverwriteMode, overwriteModes } from '../../restore/restore-options.js';
 import { restoreSnapshot } from '../../restore/restorer.js';
@@ -125,6 +126,7 @@ export function registerRestore(program: Command): void {
     .option('--no-sparse', 'write all-zero blocks instead of leaving holes')
     .action(
       action(async (spec: string, opts: RestoreCliOptions, cmd: Command) => {
+        tuneMalloc();
         const g = globalsOf(cmd);
         const out = outputOf(g);
         const { snapshot, subpath } = splitSnapshotSpec(spec);
