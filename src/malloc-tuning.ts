@@ -25,7 +25,7 @@ export function nativeAddonPath(): string {
   return fileURLToPath(new URL('native/build/Release/holdfast_native.node', root));
 }
 
-export function loadNativeAddon(): NativeAddon | undefined {
+function loadNativeAddon(): NativeAddon | undefined {
   const path = nativeAddonPath();
   if (!existsSync(path)) return undefined;
   try {
